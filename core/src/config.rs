@@ -1,0 +1,54 @@
+//! The session's tunable behaviour, with defaults that suit the built-in
+//! APIs.
+
+use core::time::Duration;
+
+/// How a [`Session`](crate::Session) times its tokens and retries.
+///
+/// ```
+/// use authsession_core::Config;
+/// use core::time::Duration;
+///
+/// let config = Config {
+///     max_attempts: 3,
+///     seed: 42,
+///     ..Config::default()
+/// };
+/// assert_eq!(config.backoff_base, Duration::from_secs(1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// A token is treated as lapsed this long before the server would lapse
+    /// it (idle timeout or lifetime), so that a call never leaves with a
+    /// token that expires on its way. Default 30 s: longer than any sane
+    /// network round trip, a tenth of Weavr's 5-minute idle timeout.
+    pub expiry_margin: Duration,
+    /// The first retry of a failed login waits up to this long. Default 1 s.
+    pub backoff_base: Duration,
+    /// No retry waits longer than this (unless the server asks for longer
+    /// with `Retry-After`). Default 60 s.
+    pub backoff_max: Duration,
+    /// Logins that fail for passing reasons (`429`, `5xx`, a broken
+    /// connection) in a row before the session gives up. Default 5.
+    pub max_attempts: u32,
+    /// How long to wait after a `429` that gives no `Retry-After`. Default
+    /// 60 s, as Currencycloud advises.
+    pub rate_limit_wait: Duration,
+    /// Seed of the jitter of retries, so that tests are repeatable. Give
+    /// each process a different seed (the time, its id) so that a fleet does
+    /// not retry in step.
+    pub seed: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            expiry_margin: Duration::from_secs(30),
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            max_attempts: 5,
+            rate_limit_wait: Duration::from_secs(60),
+            seed: 0x5EED_A17E_55E5_510A,
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The errors of the core. None of them holds a secret: credential problems
+//! name the field and the rule, never the value, and server errors hold only
+//! what the server said about the request.
+
+use core::fmt;
+
+use crate::json::Text;
+
+/// Everything that can go wrong in a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an error; its status, request id, code and
+    /// messages are kept for the caller and for the vendor's support.
+    Api(ApiError),
+    /// The credentials were refused before anything was sent.
+    InvalidCredentials(CredentialError),
+    /// A response the provider could not read (`what` names it).
+    Malformed {
+        /// Which part of which response.
+        what: &'static str,
+        /// The HTTP status of that response.
+        status: u16,
+    },
+    /// A fixed-size buffer was too small for what it had to hold. Nothing is
+    /// ever cut short: the operation fails instead.
+    Overflow {
+        /// Which buffer.
+        what: &'static str,
+        /// How many bytes (or entries) it holds at most.
+        capacity: usize,
+    },
+    /// A value the server sent, which would go into a request header,
+    /// contains a control character or a non-ASCII byte.
+    InvalidHeaderValue {
+        /// Which value.
+        what: &'static str,
+    },
+    /// The caller reported that the request never got an answer.
+    Transport,
+    /// The provider does not offer this (for instance step-up on an API
+    /// without strong customer authentication).
+    Unsupported {
+        /// What was asked for.
+        what: &'static str,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Api(api) => fmt::Display::fmt(api, f),
+            Error::InvalidCredentials(problem) => write!(f, "invalid credentials: {problem}"),
+            Error::Malformed { what, status } => {
+                write!(f, "could not read the {what} (HTTP {status})")
+            }
+            Error::Overflow { what, capacity } => {
+                write!(f, "the {what} does not fit its buffer of {capacity}")
+            }
+            Error::InvalidHeaderValue { what } => {
+                write!(f, "the {what} contains a character not allowed in a header")
+            }
+            Error::Transport => f.write_str("the request got no answer"),
+            Error::Unsupported { what } => write!(f, "{what} is not supported by this API"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl From<ApiError> for Error {
+    fn from(error: ApiError) -> Self {
+        Error::Api(error)
+    }
+}
+
+impl From<CredentialError> for Error {
+    fn from(error: CredentialError) -> Self {
+        Error::InvalidCredentials(error)
+    }
+}
+
+/// An error answer of the server, in a shape common to the three APIs.
+///
+/// `code` is the API's machine-readable code (`auth_failed`,
+/// `STEP_UP_REQUIRED`, `AuthenticationError`), `message` its sentence for
+/// people, `fields` the per-field problems of a refused request body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: u16,
+    /// The request id the server gave the response (`X-Request-Id`,
+    /// `request-ref`); empty if none. Vendors' support asks for it.
+    pub request_id: Text<64>,
+    /// The API's error code; empty if the body had none.
+    pub code: Text<64>,
+    /// The API's message; empty if the body had none.
+    pub message: Text<160>,
+    /// Problems with single fields of the request.
+    pub fields: heapless::Vec<FieldError, 4>,
+}
+
+impl ApiError {
+    /// An error with only a status (a body that carried nothing more).
+    pub fn status(status: u16) -> Self {
+        ApiError {
+            status,
+            ..ApiError::default()
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if !self.code.is_empty() {
+            write!(f, " {}", self.code)?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        for (index, field) in self.fields.iter().enumerate() {
+            let separator = if index == 0 { " (" } else { ", " };
+            write!(f, "{separator}{}: {}", field.field, field.code)?;
+        }
+        if !self.fields.is_empty() {
+            f.write_str(")")?;
+        }
+        if !self.request_id.is_empty() {
+            write!(f, " [request id {}]", self.request_id)?;
+        }
+        Ok(())
+    }
+}
+
+/// A problem with one field of a request, as the server reported it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FieldError {
+    /// The field's name as the API spells it (`login_id`, `email`).
+    pub field: Text<32>,
+    /// The API's code for the problem (`login_id_is_required`, `REQUIRED`).
+    pub code: Text<64>,
+    /// The API's sentence, if it gave one.
+    pub message: Text<128>,
+    /// The names of the problem's parameters (`length`), and their values
+    /// when they are strings.
+    pub params: heapless::Vec<Param, 2>,
+}
+
+/// One parameter of a [`FieldError`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Param {
+    /// The parameter's name.
+    pub name: Text<24>,
+    /// Its value when the server sent a string; `None` for numbers, lists
+    /// and objects, which the alloc-free reader skips.
+    pub value: Option<Text<32>>,
+}
+
+/// Credentials refused before anything was sent, so that a typo never
+/// costs one of the few failed logins an account is allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CredentialError {
+    /// The field, as the API names it (`login_id`, `api_key`).
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub problem: CredentialProblem,
+}
+
+/// What is wrong with a credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialProblem {
+    /// It is empty.
+    Missing,
+    /// It is shorter than the API allows.
+    TooShort {
+        /// The fewest characters allowed.
+        min: usize,
+    },
+    /// It is longer than the API (or its buffer) allows.
+    TooLong {
+        /// The most characters allowed.
+        max: usize,
+    },
+    /// It must be exactly this many characters long.
+    WrongLength {
+        /// The length required.
+        expected: usize,
+    },
+    /// It must be lowercase hexadecimal.
+    NotLowercaseHex,
+    /// It contains a control character, which cannot travel in a request.
+    ControlCharacter,
+}
+
+impl fmt::Display for CredentialError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = self.field;
+        match self.problem {
+            CredentialProblem::Missing => write!(f, "{field} is missing"),
+            CredentialProblem::TooShort { min } => {
+                write!(f, "{field} is too short (at least {min} characters)")
+            }
+            CredentialProblem::TooLong { max } => {
+                write!(f, "{field} is too long (at most {max} characters)")
+            }
+            CredentialProblem::WrongLength { expected } => {
+                write!(f, "{field} must be {expected} characters long")
+            }
+            CredentialProblem::NotLowercaseHex => {
+                write!(f, "{field} must be lowercase hexadecimal")
+            }
+            CredentialProblem::ControlCharacter => {
+                write!(f, "{field} contains a control character")
+            }
+        }
+    }
+}
+
+impl core::error::Error for CredentialError {}

@@ -1,0 +1,187 @@
+//! The seam between the generic session and one API's protocol.
+//!
+//! A [`Provider`] writes the session's own requests (login steps, step-up,
+//! logout), reads their answers into typed outcomes, names the headers an
+//! application call needs at each [`Level`], and says what an application
+//! response means. The session does everything else: timers, single-flight
+//! login, backoff, generations, secrets. A provider for a new API is one
+//! file; see the built-in ones in [`crate::providers`].
+
+use core::fmt;
+use core::time::Duration;
+
+use crate::error::Error;
+use crate::grant::Level;
+use crate::response::{Response, retry_after};
+use crate::secret::Buffer;
+use crate::transmit::{Headers, RequestHead};
+
+/// One step of a login; most APIs need one, Weavr two or three.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LoginStep(pub u8);
+
+impl LoginStep {
+    /// The first step.
+    pub const FIRST: LoginStep = LoginStep(0);
+}
+
+/// A request of the session's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SessionRequest {
+    /// A step of the login.
+    Login(LoginStep),
+    /// Closing the session on the server.
+    Logout,
+}
+
+/// What the answer to a login step means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Go on with this step (the provider kept what it needs from the
+    /// answer, in the token buffer or in itself).
+    Next(LoginStep),
+    /// The login is complete: the token is in the token buffer.
+    LoggedIn(Lifetime),
+    /// The credentials were refused: the session will not retry by itself.
+    Rejected(Error),
+    /// A passing failure: the session retries with backoff.
+    Retry(RetryHint),
+}
+
+/// How long a new token lives, as far as the token itself says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lifetime {
+    /// The token's whole life, counted from the instant its login was sent;
+    /// `None` when only idleness (or a `401`) ends it.
+    pub total: Option<Duration>,
+}
+
+/// A passing failure of a login step and what the server said about when
+/// to come back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryHint {
+    /// What went wrong (kept for [`Event::GaveUp`](crate::Event::GaveUp)).
+    pub error: Error,
+    /// The wait the server asked for (`Retry-After`), if any.
+    pub retry_after: Option<Duration>,
+    /// Whether the server said we were too fast (`429`): without a
+    /// `Retry-After`, the session then waits
+    /// [`Config::rate_limit_wait`](crate::Config::rate_limit_wait).
+    pub rate_limited: bool,
+}
+
+impl RetryHint {
+    /// The hint a response gives: its `Retry-After` and whether it is a `429`.
+    pub fn from_response<R: Response + ?Sized>(response: &R, error: Error) -> Self {
+        RetryHint {
+            error,
+            retry_after: retry_after(response),
+            rate_limited: response.status() == 429,
+        }
+    }
+
+    /// A hint with nothing from the server (a body we could not read).
+    pub const fn without_wait(error: Error) -> Self {
+        RetryHint {
+            error,
+            retry_after: None,
+            rate_limited: false,
+        }
+    }
+}
+
+/// What an application response means, as the provider reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Nothing for the session (success, or an error of the call itself).
+    Fine,
+    /// The token was refused (`401`).
+    TokenRefused,
+    /// The call needs step-up.
+    StepUpRequired,
+    /// Too many calls; the server's wait if it gave one.
+    RateLimited(Option<Duration>),
+    /// The call cannot succeed whatever the session does.
+    Fatal(Error),
+}
+
+/// One API's authentication protocol.
+///
+/// The session calls these methods; the provider never sees the clock, the
+/// network or the session's state. Secrets reach it by reference only.
+pub trait Provider {
+    /// What the user logs in with: validated when built, shown as
+    /// `[redacted]` by `Debug`, wiped on drop.
+    type Credentials: fmt::Debug;
+    /// The buffer the token lives in, as large as the API's tokens.
+    type Token: Buffer;
+    /// The buffer the session's request bodies are written into.
+    type Body: Buffer;
+
+    /// The API's name, for logs and errors.
+    const NAME: &'static str;
+
+    /// How long the server keeps an unused token, if it says.
+    fn idle_timeout(&self) -> Option<Duration>;
+
+    /// Whether the API has a logout endpoint. Without one, `logout()`
+    /// forgets the token locally.
+    fn has_logout(&self) -> bool {
+        true
+    }
+
+    /// Whether the API knows step-up (strong customer authentication).
+    fn supports_step_up(&self) -> bool {
+        false
+    }
+
+    /// Writes the body of `request` into `body` (empty when called). A
+    /// request without a body writes nothing.
+    fn write_body(
+        &self,
+        request: SessionRequest,
+        credentials: &Self::Credentials,
+        token: &Self::Token,
+        body: &mut Self::Body,
+    ) -> Result<(), Error>;
+
+    /// The method, path and headers of `request`. Called once when the
+    /// request is queued (an error then ends it) and again when it is sent,
+    /// so it must give the same answer both times.
+    fn head<'a>(
+        &'a self,
+        request: SessionRequest,
+        credentials: &'a Self::Credentials,
+        token: &'a Self::Token,
+    ) -> Result<RequestHead<'a>, Error>;
+
+    /// Reads the answer to a login step. A token goes into `token` (wiped
+    /// before the first step); so may an intermediate one between steps.
+    fn read_login<R: Response + ?Sized>(
+        &mut self,
+        step: LoginStep,
+        response: &R,
+        token: &mut Self::Token,
+    ) -> LoginOutcome;
+
+    /// Adds the headers an application call at `level` needs. `token` is
+    /// empty for [`Level::Account`].
+    fn grant<'a>(
+        &'a self,
+        level: Level,
+        credentials: &'a Self::Credentials,
+        token: &'a Self::Token,
+        headers: &mut Headers<'a>,
+    ) -> Result<(), Error>;
+
+    /// What an application response at `level` means for the session.
+    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Reply;
+}
+
+/// Whether `value` may travel in a header: visible ASCII only, no spaces,
+/// no control characters. Tokens and keys from any source pass this check
+/// before they are stored.
+pub fn is_header_safe(value: &[u8]) -> bool {
+    !value.is_empty() && value.iter().all(|byte| (0x21..=0x7e).contains(byte))
+}

@@ -1,0 +1,403 @@
+//! Currencycloud: one login with a login id and an API key, a token in
+//! `X-Auth-Token` that lapses after 30 minutes without a call, and a logout
+//! that closes it. See `shared/PROVIDERS.md`, section 1.
+
+use core::fmt;
+use core::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::error::{ApiError, CredentialError, CredentialProblem, Error, FieldError};
+use crate::grant::Level;
+use crate::json::{self, ParamObject, Text, overflow};
+use crate::provider::{
+    Lifetime, LoginOutcome, LoginStep, Provider, Reply, RetryHint, SessionRequest,
+};
+use crate::response::{Response, is_success};
+use crate::secret::SecretBuf;
+use crate::transmit::{HeaderValue, Headers, Method, RequestHead};
+
+/// The path of the login.
+pub const LOGIN_PATH: &str = "/v2/authenticate/api";
+/// The path of the logout.
+pub const LOGOUT_PATH: &str = "/v2/authenticate/close_session";
+/// The most bytes of a login id (the API allows 255 characters; this
+/// provider takes 255 bytes, which is the same for ASCII e-mail addresses).
+pub const LOGIN_ID_MAX: usize = 255;
+/// The length of an API key: 64 lowercase hexadecimal characters.
+pub const API_KEY_LEN: usize = 64;
+/// The longest token kept (the API issues 32 hexadecimal characters).
+pub const TOKEN_CAPACITY: usize = 64;
+/// The request body buffer: the multipart login with the longest login id.
+pub const BODY_CAPACITY: usize = 640;
+
+/// The multipart boundary. A part ends at CR LF followed by `--` and the
+/// boundary; credentials never hold CR or LF (they are checked), so the
+/// boundary cannot occur inside them.
+const BOUNDARY: &str = "authsession-4f1c9e2b7a";
+const MULTIPART_CONTENT_TYPE: &str = "multipart/form-data; boundary=authsession-4f1c9e2b7a";
+
+/// The Currencycloud API.
+///
+/// ```
+/// use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
+/// use authsession_core::{Instant, Session};
+///
+/// let credentials = CurrencycloudCredentials::new(
+///     "development@example.com",
+///     "1f6a3e944f8c4ebdc6658d6fc1103f12ebbc33f5ed05ca3549fdbc3883556544",
+/// )?;
+/// let mut session = Session::new(Currencycloud::default(), credentials);
+/// session.login(Instant::ZERO);
+/// let login = session.poll_transmit().unwrap();
+/// assert_eq!(login.path, "/v2/authenticate/api");
+/// # Ok::<(), authsession_core::CredentialError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Currencycloud {
+    idle_timeout: Duration,
+}
+
+impl Currencycloud {
+    /// The API's documented idle timeout: 30 minutes.
+    pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+    /// The provider with another idle timeout (for a sandbox with short
+    /// timers).
+    pub const fn with_idle_timeout(idle_timeout: Duration) -> Self {
+        Currencycloud { idle_timeout }
+    }
+}
+
+impl Default for Currencycloud {
+    fn default() -> Self {
+        Currencycloud::with_idle_timeout(Self::IDLE_TIMEOUT)
+    }
+}
+
+/// A Currencycloud login id and API key, checked as the API checks them.
+#[derive(Clone)]
+pub struct CurrencycloudCredentials {
+    login_id: SecretBuf<LOGIN_ID_MAX>,
+    api_key: SecretBuf<API_KEY_LEN>,
+}
+
+impl CurrencycloudCredentials {
+    /// Checks and keeps the credentials: the login id 1 to 255 bytes
+    /// without control characters, the key 64 lowercase hex characters.
+    /// A bad value never reaches the server, where it would count as a
+    /// failed login.
+    pub fn new(login_id: &str, api_key: &str) -> Result<Self, CredentialError> {
+        let problem = |field, problem| CredentialError { field, problem };
+        if login_id.is_empty() {
+            return Err(problem("login_id", CredentialProblem::Missing));
+        }
+        if login_id.len() > LOGIN_ID_MAX {
+            return Err(problem(
+                "login_id",
+                CredentialProblem::TooLong { max: LOGIN_ID_MAX },
+            ));
+        }
+        if login_id.chars().any(char::is_control) {
+            return Err(problem("login_id", CredentialProblem::ControlCharacter));
+        }
+        if api_key.is_empty() {
+            return Err(problem("api_key", CredentialProblem::Missing));
+        }
+        if api_key.len() != API_KEY_LEN {
+            return Err(problem(
+                "api_key",
+                CredentialProblem::WrongLength {
+                    expected: API_KEY_LEN,
+                },
+            ));
+        }
+        if !api_key
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(problem("api_key", CredentialProblem::NotLowercaseHex));
+        }
+        // Both fit: their lengths were checked against the capacities.
+        let too_long = |field| problem(field, CredentialProblem::TooLong { max: 0 });
+        Ok(CurrencycloudCredentials {
+            login_id: SecretBuf::from_text(login_id, "login_id")
+                .map_err(|_| too_long("login_id"))?,
+            api_key: SecretBuf::from_text(api_key, "api_key").map_err(|_| too_long("api_key"))?,
+        })
+    }
+}
+
+impl fmt::Debug for CurrencycloudCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CurrencycloudCredentials([redacted])")
+    }
+}
+
+impl Provider for Currencycloud {
+    type Credentials = CurrencycloudCredentials;
+    type Token = SecretBuf<TOKEN_CAPACITY>;
+    type Body = SecretBuf<BODY_CAPACITY>;
+
+    const NAME: &'static str = "Currencycloud";
+
+    fn idle_timeout(&self) -> Option<Duration> {
+        Some(self.idle_timeout)
+    }
+
+    fn write_body(
+        &self,
+        request: SessionRequest,
+        credentials: &CurrencycloudCredentials,
+        _token: &Self::Token,
+        body: &mut Self::Body,
+    ) -> Result<(), Error> {
+        if request != SessionRequest::Login(LoginStep::FIRST) {
+            return Ok(());
+        }
+        for (name, value) in [
+            ("login_id", credentials.login_id.as_bytes()),
+            ("api_key", credentials.api_key.as_bytes()),
+        ] {
+            for piece in [
+                b"--".as_slice(),
+                BOUNDARY.as_bytes(),
+                b"\r\nContent-Disposition: form-data; name=\"",
+                name.as_bytes(),
+                b"\"\r\n\r\n",
+                value,
+                b"\r\n",
+            ] {
+                body.extend(piece, "login body")?;
+            }
+        }
+        for piece in [b"--".as_slice(), BOUNDARY.as_bytes(), b"--\r\n"] {
+            body.extend(piece, "login body")?;
+        }
+        Ok(())
+    }
+
+    fn head<'a>(
+        &'a self,
+        request: SessionRequest,
+        _credentials: &'a CurrencycloudCredentials,
+        token: &'a Self::Token,
+    ) -> Result<RequestHead<'a>, Error> {
+        match request {
+            SessionRequest::Login(LoginStep::FIRST) => {
+                let mut head = RequestHead::new(Method::Post, LOGIN_PATH);
+                head.headers
+                    .push("Content-Type", HeaderValue::plain(MULTIPART_CONTENT_TYPE))?;
+                Ok(head)
+            }
+            SessionRequest::Logout => {
+                let mut head = RequestHead::new(Method::Post, LOGOUT_PATH);
+                head.headers
+                    .push("X-Auth-Token", HeaderValue::secret("", token.as_str()))?;
+                Ok(head)
+            }
+            _ => Err(Error::Unsupported {
+                what: "this request",
+            }),
+        }
+    }
+
+    fn read_login<R: Response + ?Sized>(
+        &mut self,
+        _step: LoginStep,
+        response: &R,
+        token: &mut Self::Token,
+    ) -> LoginOutcome {
+        let status = response.status();
+        match status {
+            _ if is_success(status) => match read_token(response, token) {
+                Ok(()) => LoginOutcome::LoggedIn(Lifetime::default()),
+                Err(error) => LoginOutcome::Retry(RetryHint::without_wait(error)),
+            },
+            429 | 500..=599 => {
+                LoginOutcome::Retry(RetryHint::from_response(response, error_of(response)))
+            }
+            // 400 and 401 are bad credentials; any other answer (404 for a
+            // wrong base URL) will not change by retrying either.
+            _ => LoginOutcome::Rejected(error_of(response)),
+        }
+    }
+
+    fn grant<'a>(
+        &'a self,
+        level: Level,
+        _credentials: &'a CurrencycloudCredentials,
+        token: &'a Self::Token,
+        headers: &mut Headers<'a>,
+    ) -> Result<(), Error> {
+        match level {
+            Level::Account => Ok(()),
+            Level::User => headers.push("X-Auth-Token", HeaderValue::secret("", token.as_str())),
+            Level::SteppedUp => Err(Error::Unsupported { what: "step-up" }),
+        }
+    }
+
+    fn classify<R: Response + ?Sized>(&self, _level: Level, response: &R) -> Reply {
+        match response.status() {
+            401 => Reply::TokenRefused,
+            429 => Reply::RateLimited(crate::response::retry_after(response)),
+            _ => Reply::Fine,
+        }
+    }
+}
+
+/// Reads `{"auth_token": "..."}` into the token buffer.
+fn read_token<R: Response + ?Sized>(
+    response: &R,
+    token: &mut SecretBuf<TOKEN_CAPACITY>,
+) -> Result<(), Error> {
+    /// Borrowed, so the token is copied once, into the buffer that wipes it.
+    #[derive(Deserialize)]
+    struct LoginBody<'a> {
+        auth_token: &'a str,
+    }
+    let status = response.status();
+    let body: LoginBody<'_> = json::parse(response.body(), "login response", status)?;
+    if body.auth_token.is_empty() {
+        return Err(Error::Malformed {
+            what: "login response",
+            status,
+        });
+    }
+    if !crate::provider::is_header_safe(body.auth_token.as_bytes()) {
+        return Err(Error::InvalidHeaderValue { what: "token" });
+    }
+    token.clear();
+    token.extend(body.auth_token.as_bytes(), "token")
+}
+
+/// The error a Currencycloud error answer carries.
+///
+/// ```
+/// use authsession_core::providers::currencycloud::error_of;
+/// use authsession_core::{Error, ResponseParts};
+///
+/// let body = br#"{"error_code":"auth_failed","error_messages":{"username":[
+///     {"code":"invalid_supplied_credentials","message":"Authentication failed","params":{}}]}}"#;
+/// let response = ResponseParts::new(401, body).with_headers(&[("X-Request-Id", b"r-1")]);
+/// let Error::Api(error) = error_of(&response) else { panic!() };
+/// assert_eq!(error.code, "auth_failed");
+/// assert_eq!(error.fields[0].field, "username");
+/// assert_eq!(error.request_id, "r-1");
+/// ```
+pub fn error_of<R: Response + ?Sized>(response: &R) -> Error {
+    match parse_error(response) {
+        Ok(error) => Error::Api(error),
+        Err(error) => error,
+    }
+}
+
+fn parse_error<R: Response + ?Sized>(response: &R) -> Result<ApiError, Error> {
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct ErrorBody {
+        error_code: Text<64>,
+        error_messages: FieldMessages,
+    }
+
+    let status = response.status();
+    let mut error = ApiError::status(status);
+    if let Some(id) = response.header("x-request-id") {
+        let id = core::str::from_utf8(id).map_err(|_| Error::Malformed {
+            what: "X-Request-Id header",
+            status,
+        })?;
+        error.request_id = Text::new(id).map_err(|_| Error::Overflow {
+            what: "X-Request-Id header",
+            capacity: 64,
+        })?;
+    }
+    let body = response.body();
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(error);
+    }
+    let parsed: ErrorBody = json::parse(body, "error body", status)?;
+    error.code = parsed.error_code;
+    error.fields = parsed.error_messages.0;
+    Ok(error)
+}
+
+/// `error_messages`: an object whose keys are field names (any names: the
+/// seed says `username`, other references `api_key`) and whose values are
+/// lists of `{code, message, params}`. Flattened into field errors.
+#[derive(Default)]
+struct FieldMessages(heapless::Vec<FieldError, 4>);
+
+impl<'de> Deserialize<'de> for FieldMessages {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MessagesVisitor;
+
+        impl<'de> Visitor<'de> for MessagesVisitor {
+            type Value = FieldMessages;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of field errors")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FieldMessages, A::Error> {
+                let mut fields = heapless::Vec::new();
+                while let Some(field) = map.next_key::<Text<32>>()? {
+                    map.next_value_seed(FieldEntries {
+                        field: &field,
+                        out: &mut fields,
+                    })?;
+                }
+                Ok(FieldMessages(fields))
+            }
+        }
+
+        deserializer.deserialize_map(MessagesVisitor)
+    }
+}
+
+/// The list of problems of one field, appended to the flat list.
+struct FieldEntries<'f> {
+    field: &'f Text<32>,
+    out: &'f mut heapless::Vec<FieldError, 4>,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldEntries<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+/// One problem of a field: `{code, message, params}`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Entry {
+    code: Text<64>,
+    message: Text<128>,
+    params: ParamObject,
+}
+
+impl<'de> Visitor<'de> for FieldEntries<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of field errors")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(entry) = seq.next_element::<Entry>()? {
+            let error = FieldError {
+                field: self.field.clone(),
+                code: entry.code,
+                message: entry.message,
+                params: entry.params.0,
+            };
+            self.out
+                .push(error)
+                .map_err(|_| overflow::<A::Error>(self.out.capacity()))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! Fixed-capacity buffers for secrets: credentials, tokens and request
+//! bodies that carry them. They are wiped when cleared or dropped and never
+//! show their contents through `Debug`, so a secret cannot reach a log line
+//! by way of a `{:?}` on a struct that holds it.
+
+use core::fmt;
+use zeroize::Zeroize;
+
+use crate::error::Error;
+
+/// A byte buffer of at most `N` bytes that holds a secret.
+///
+/// ```
+/// use authsession_core::SecretBuf;
+///
+/// let key = SecretBuf::<16>::from_text("hunter2", "password").unwrap();
+/// assert_eq!(key.as_bytes(), b"hunter2");
+/// assert_eq!(format!("{key:?}"), "[redacted]");
+/// assert!(SecretBuf::<4>::from_text("hunter2", "password").is_err());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretBuf<const N: usize> {
+    bytes: heapless::Vec<u8, N>,
+}
+
+impl<const N: usize> SecretBuf<N> {
+    /// An empty buffer.
+    pub const fn new() -> Self {
+        SecretBuf {
+            bytes: heapless::Vec::new(),
+        }
+    }
+
+    /// A buffer holding `text`; `what` names it in the overflow error.
+    pub fn from_text(text: &str, what: &'static str) -> Result<Self, Error> {
+        let mut buf = Self::new();
+        buf.extend(text.as_bytes(), what)?;
+        Ok(buf)
+    }
+
+    /// Appends `bytes`, or fails with [`Error::Overflow`] naming `what`
+    /// without appending anything.
+    pub fn extend(&mut self, bytes: &[u8], what: &'static str) -> Result<(), Error> {
+        self.bytes
+            .extend_from_slice(bytes)
+            .map_err(|_| Error::Overflow { what, capacity: N })
+    }
+
+    /// Wipes the contents and empties the buffer.
+    pub fn clear(&mut self) {
+        self.bytes.zeroize();
+        self.bytes.clear();
+    }
+
+    /// The secret's bytes. Call this only where the secret leaves the
+    /// process: a request being written to the wire.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The secret as text, or `""` if it is not UTF-8 (every buffer the core
+    /// fills from the network or from credentials is checked to be text).
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.bytes).unwrap_or("")
+    }
+
+    /// Whether the buffer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Number of bytes held.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The most bytes the buffer can hold.
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+}
+
+impl<const N: usize> Drop for SecretBuf<N> {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
+}
+
+impl<const N: usize> fmt::Debug for SecretBuf<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The buffers a [`Provider`](crate::Provider) chooses for its token and its
+/// request bodies. Implemented by [`SecretBuf`] of any capacity, so a
+/// provider picks the size its API needs and no more.
+pub trait Buffer: Default + fmt::Debug {
+    /// Appends `bytes` or fails with [`Error::Overflow`] naming `what`.
+    fn extend(&mut self, bytes: &[u8], what: &'static str) -> Result<(), Error>;
+    /// Wipes and empties the buffer.
+    fn clear(&mut self);
+    /// The bytes held.
+    fn as_bytes(&self) -> &[u8];
+    /// The bytes held as text (`""` if they are not UTF-8).
+    fn as_str(&self) -> &str;
+}
+
+impl<const N: usize> Buffer for SecretBuf<N> {
+    fn extend(&mut self, bytes: &[u8], what: &'static str) -> Result<(), Error> {
+        SecretBuf::extend(self, bytes, what)
+    }
+    fn clear(&mut self) {
+        SecretBuf::clear(self);
+    }
+    fn as_bytes(&self) -> &[u8] {
+        SecretBuf::as_bytes(self)
+    }
+    fn as_str(&self) -> &str {
+        SecretBuf::as_str(self)
+    }
+}

@@ -1,0 +1,3 @@
+//! The `authsession` command.
+
+fn main() {}

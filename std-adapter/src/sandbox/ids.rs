@@ -1,0 +1,50 @@
+//! Fresh tokens and request ids. They only need to be unguessable enough
+//! that two sandboxes or two logins never share one, so std's randomly
+//! keyed hasher serves instead of a random-number crate.
+
+use std::collections::hash_map::RandomState;
+use std::fmt::Write as _;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A new random number: the counter makes two draws differ even when the
+/// hasher keys and the clock repeat.
+pub(super) fn random_u64() -> u64 {
+    static DRAWS: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(DRAWS.fetch_add(1, Ordering::Relaxed));
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    hasher.write_u128(since_epoch.as_nanos());
+    hasher.finish()
+}
+
+/// `len` random lowercase hex digits.
+pub(super) fn random_hex(len: usize) -> String {
+    let mut hex = String::with_capacity(len + 16);
+    while hex.len() < len {
+        let _ = write!(hex, "{:016x}", random_u64());
+    }
+    hex.truncate(len);
+    hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::random_hex;
+
+    #[test]
+    fn random_hex_has_the_length_asked_and_differs_between_draws() {
+        let first = random_hex(32);
+        assert_eq!(first.len(), 32);
+        assert!(
+            first
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_ne!(first, random_hex(32));
+        assert_eq!(random_hex(5).len(), 5);
+    }
+}

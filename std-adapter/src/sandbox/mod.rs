@@ -1,0 +1,420 @@
+//! A local emulator of the APIs that authsession speaks, on a real HTTP
+//! server, so that the client, the test suites and `authsession demo` run
+//! against the vendors' protocols without the vendors: short timeouts for
+//! tests, counters of what it saw, and faults on demand.
+//!
+//! Each API lives in its own module and answers under its own path prefix:
+//! `/v2` is Currencycloud; any other prefix gets a `404`.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::net::TcpStream;
+//! use authsession_std::sandbox::{Sandbox, SandboxConfig};
+//!
+//! let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+//! let mut stream = TcpStream::connect(sandbox.addr())?;
+//! stream.write_all(b"GET /v2/accounts/current HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+//! let mut answer = String::new();
+//! stream.read_to_string(&mut answer)?;
+//! assert!(answer.starts_with("HTTP/1.1 401"));
+//! assert_eq!(sandbox.counters().unauthorized, 1);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod counters;
+mod currencycloud;
+mod exchange;
+mod faults;
+mod form;
+mod frontdoor;
+mod ids;
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use tiny_http::{Request, Server};
+
+pub use counters::Counters;
+pub use currencycloud::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID};
+pub use faults::Fault;
+
+use counters::Tally;
+use currencycloud::Currencycloud;
+use exchange::{Incoming, Reply};
+use faults::FaultQueue;
+use frontdoor::{Frontdoor, Links};
+
+/// How long a worker waits for a request before it looks at the stop flag
+/// again: the bound on how long dropping a sandbox takes.
+const POLL: Duration = Duration::from_millis(50);
+
+/// How a [`Sandbox`] is set up.
+///
+/// ```
+/// use std::time::Duration;
+/// use authsession_std::sandbox::SandboxConfig;
+///
+/// let config = SandboxConfig {
+///     idle_timeout: Duration::from_millis(200),
+///     lockout_after: 2,
+///     ..SandboxConfig::for_tests()
+/// };
+/// assert_eq!(config.login_rate_limit, 10_000);
+/// assert_eq!(SandboxConfig::default().idle_timeout, Duration::from_secs(30 * 60));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// Where to listen; the default, `127.0.0.1:0`, takes a free port.
+    pub listen: SocketAddr,
+    /// How long a Currencycloud token lives without a call (30 minutes, as
+    /// the real API).
+    pub idle_timeout: Duration,
+    /// Login requests allowed in any 60 s; past it, `429` (60, as the real
+    /// API).
+    pub login_rate_limit: u32,
+    /// Failed logins after which an account is disabled (4, as the real
+    /// API).
+    pub lockout_after: u32,
+    /// Threads serving requests (16).
+    pub worker_threads: usize,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            idle_timeout: Duration::from_secs(30 * 60),
+            login_rate_limit: 60,
+            lockout_after: 4,
+            worker_threads: 16,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// The real APIs' rules with their timeouts cut short (idle timeout
+    /// 300 ms) and a login rate limit (10 000 a minute) that a test suite
+    /// does not reach by accident.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use authsession_std::sandbox::SandboxConfig;
+    ///
+    /// assert_eq!(SandboxConfig::for_tests().idle_timeout, Duration::from_millis(300));
+    /// ```
+    pub fn for_tests() -> Self {
+        SandboxConfig {
+            idle_timeout: Duration::from_millis(300),
+            login_rate_limit: 10_000,
+            ..SandboxConfig::default()
+        }
+    }
+}
+
+/// The running emulator. Dropping it stops the server, closes every
+/// connection and joins its threads.
+///
+/// ```
+/// use authsession_std::sandbox::{Sandbox, SandboxConfig};
+///
+/// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+/// let base = sandbox.currencycloud_url(); // e.g. "http://127.0.0.1:41234"
+/// assert!(base.starts_with("http://127.0.0.1:"));
+/// drop(sandbox); // the port is closed again
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+    frontdoor: Frontdoor,
+    /// Dropped after the workers and the front door are done with it.
+    _server: Arc<Server>,
+}
+
+/// What the workers share.
+struct Shared {
+    stop: AtomicBool,
+    state: Mutex<State>,
+    links: Arc<Links>,
+}
+
+#[derive(Debug)]
+struct State {
+    tally: Tally,
+    faults: FaultQueue,
+    currencycloud: Currencycloud,
+}
+
+/// Which emulated API a request is for, by its path prefix. Weavr (`/multi`)
+/// and the access-key API (`/access-key`) come here.
+#[derive(Clone, Copy, Debug)]
+enum Api {
+    Currencycloud,
+    None,
+}
+
+impl Api {
+    fn of(url: &str) -> Self {
+        let path = url.split_once('?').map_or(url, |(path, _)| path);
+        let under = |prefix: &str| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        if under(currencycloud::PREFIX) {
+            Api::Currencycloud
+        } else {
+            Api::None
+        }
+    }
+
+    /// The API's own answer for an error status.
+    fn error(self, status: u16) -> Reply {
+        match self {
+            Api::Currencycloud => currencycloud::error(status),
+            Api::None => Reply::no_api(status),
+        }
+    }
+}
+
+impl Sandbox {
+    /// Starts the server and its workers.
+    ///
+    /// ```
+    /// use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    ///
+    /// let sandbox = Sandbox::start(SandboxConfig { worker_threads: 2, ..SandboxConfig::for_tests() })?;
+    /// assert_ne!(sandbox.addr().port(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn start(config: SandboxConfig) -> io::Result<Sandbox> {
+        // tiny_http serves on a private port; the front door relays to it.
+        let server = Arc::new(Server::http((Ipv4Addr::LOCALHOST, 0)).map_err(io::Error::other)?);
+        let upstream = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| io::Error::other("tiny_http did not listen on an IP address"))?;
+        let frontdoor = Frontdoor::start(config.listen, upstream)?;
+        let state = State {
+            tally: Tally::default(),
+            faults: FaultQueue::default(),
+            currencycloud: Currencycloud::new(
+                config.idle_timeout,
+                config.login_rate_limit,
+                config.lockout_after,
+            ),
+        };
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            state: Mutex::new(state),
+            links: frontdoor.links(),
+        });
+        let mut sandbox = Sandbox {
+            shared,
+            workers: Vec::new(),
+            frontdoor,
+            _server: server.clone(),
+        };
+        // On a failed spawn, dropping `sandbox` stops the workers started.
+        for n in 0..config.worker_threads.max(1) {
+            let (server, shared) = (server.clone(), sandbox.shared.clone());
+            let worker = thread::Builder::new()
+                .name(format!("sandbox-worker-{n}"))
+                .spawn(move || shared.work(&server))?;
+            sandbox.workers.push(worker);
+        }
+        Ok(sandbox)
+    }
+
+    /// The address clients connect to.
+    ///
+    /// ```
+    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// assert!(sandbox.addr().ip().is_loopback());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn addr(&self) -> SocketAddr {
+        self.frontdoor.addr()
+    }
+
+    /// The base URL of the emulated Currencycloud, without a trailing slash;
+    /// its paths start with `/v2`, as the real API's do.
+    ///
+    /// ```
+    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// let login_url = format!("{}/v2/authenticate/api", sandbox.currencycloud_url());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn currencycloud_url(&self) -> String {
+        format!("http://{}", frontdoor::loopback(self.addr()))
+    }
+
+    /// A snapshot of the counters.
+    ///
+    /// ```
+    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// assert_eq!(sandbox.counters().logins, 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn counters(&self) -> Counters {
+        self.shared.lock().tally.counters
+    }
+
+    /// The instants of the successful logins, oldest first.
+    ///
+    /// ```
+    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// assert!(sandbox.login_times().is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn login_times(&self) -> Vec<Instant> {
+        self.shared.lock().tally.login_times.clone()
+    }
+
+    /// Applies `fault` to the next `times` requests, whatever API they are
+    /// for, after the faults already waiting.
+    ///
+    /// ```
+    /// # use authsession_std::sandbox::{Fault, Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// sandbox.inject(Fault::Status(503), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn inject(&self, fault: Fault, times: u32) {
+        self.shared.lock().faults.push(fault, times);
+    }
+
+    /// Changes the Currencycloud idle timeout; it applies to the live tokens
+    /// too.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// sandbox.set_idle_timeout(Duration::from_millis(200));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_idle_timeout(&self, idle_timeout: Duration) {
+        self.shared.lock().currencycloud.idle_timeout = idle_timeout;
+    }
+
+    /// Adds a Currencycloud user, or gives an existing one a new key and
+    /// re-enables it.
+    ///
+    /// ```
+    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// sandbox.add_currencycloud_user("ops@example.com", &"ab".repeat(32));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn add_currencycloud_user(&self, login_id: &str, api_key: &str) {
+        self.shared.lock().currencycloud.add_user(login_id, api_key);
+    }
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("addr", &self.addr())
+            .field("workers", &self.workers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+        self.frontdoor.stop();
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    fn work(&self, server: &Server) {
+        while !self.stopping() {
+            match server.recv_timeout(POLL) {
+                Ok(Some(request)) => self.handle(request),
+                Ok(None) => {}
+                // The server reports a failed accept once; don't spin on it.
+                Err(_) => thread::sleep(POLL),
+            }
+        }
+    }
+
+    fn handle(&self, mut request: Request) {
+        let api = Api::of(request.url());
+        let fault = {
+            let mut state = self.lock();
+            let fault = state.faults.take();
+            state.tally.counters.faults += u64::from(fault.is_some());
+            fault
+        };
+        match fault {
+            Some(Fault::Drop) => {
+                if let Some(peer) = request.remote_addr().copied() {
+                    self.links.cut(peer);
+                }
+                // Taking the writer stops tiny_http from answering on drop.
+                drop(request.into_writer());
+                return;
+            }
+            Some(Fault::Status(status)) => return api.error(status).send(request),
+            Some(Fault::StatusRetryAfter(status, seconds)) => {
+                return api
+                    .error(status)
+                    .with_header("Retry-After", seconds.to_string())
+                    .send(request);
+            }
+            Some(Fault::Delay(delay)) => self.pause(delay),
+            None => {}
+        }
+        let reply = match Incoming::read(&mut request) {
+            Some(incoming) => self.serve(api, &incoming),
+            None => api.error(400),
+        };
+        reply.send(request);
+    }
+
+    fn serve(&self, api: Api, request: &Incoming) -> Reply {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let State {
+            tally,
+            currencycloud,
+            ..
+        } = &mut *state;
+        match api {
+            Api::Currencycloud => currencycloud.serve(tally, request, now),
+            Api::None => Reply::no_api(404),
+        }
+    }
+
+    /// Sleeps for `delay`, or less if the sandbox is stopping.
+    fn pause(&self, delay: Duration) {
+        let deadline = Instant::now() + delay;
+        while !self.stopping() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            thread::sleep(left.min(POLL));
+        }
+    }
+}
