@@ -393,8 +393,9 @@ impl Shared {
     }
 
     fn serve(&self, api: Api, request: &Incoming) -> Reply {
-        let now = Instant::now();
         let mut state = self.lock();
+        // Read under the lock, so that instants reach the state in order.
+        let now = Instant::now();
         let State {
             tally,
             currencycloud,
