@@ -1,5 +1,36 @@
-//! Blocking client for `authsession` sessions over `ureq`, a local sandbox of
-//! the APIs, and the `authsession` command.
+//! # authsession-std
+//!
+//! A thread-safe blocking [`Client`] that keeps an API session alive with
+//! [`authsession_core`], over `ureq`; a local [`sandbox`] of the APIs for
+//! tests and demos; and the `authsession` command.
+//!
+//! ```no_run
+//! use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
+//! use authsession_std::Client;
+//!
+//! let credentials = CurrencycloudCredentials::new(
+//!     &std::env::var("CURRENCYCLOUD_LOGIN_ID")?,
+//!     &std::env::var("CURRENCYCLOUD_API_KEY")?,
+//! )?;
+//! let client = Client::builder(Currencycloud::default(), credentials)
+//!     .base_url("https://devapi.currencycloud.com")
+//!     .build()?;
+//! // Shared by every thread; one login however many calls find it lapsed.
+//! let balances = client.get("/v2/balances/find")?;
+//! assert!(balances.status().is_success());
+//! client.logout()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod client;
+mod error;
+mod origin;
+mod transport;
 
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+
+pub use authsession_core;
+pub use client::{Client, ClientBuilder};
+pub use error::Error;
+pub use transport::{HttpResponse, Timeouts};

@@ -1,0 +1,480 @@
+//! `Client`: one session shared by every thread of a program.
+//!
+//! The session sits behind a mutex. The lock is held only for bookkeeping,
+//! never while a request is on the wire. The session hands each of its own
+//! requests (a login step, a logout) to exactly one thread: that thread
+//! sends it while the others sleep on the condition variable, and wakes
+//! them with the outcome. So however many threads meet an expired token,
+//! one login goes out.
+
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant as StdInstant};
+
+use authsession_core::{
+    Config, Event, Instant, Level, NotReady, Provider, Session, SessionState, Ticket, Transmit,
+    Verdict,
+};
+
+use crate::error::Error;
+use crate::origin::BaseUrl;
+use crate::transport::{HttpResponse, Timeouts, Transport, add_headers};
+
+/// A thread-safe, blocking API client that keeps one session alive.
+///
+/// ```no_run
+/// use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
+/// use authsession_std::Client;
+///
+/// let credentials = CurrencycloudCredentials::new("me@example.com", &"0".repeat(64))?;
+/// let client = Client::builder(Currencycloud::default(), credentials)
+///     .base_url("https://devapi.currencycloud.com")
+///     .build()?;
+/// let account = client.get("/v2/accounts/current")?;
+/// println!("{}", String::from_utf8_lossy(account.body()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Client<P: Provider> {
+    transport: Transport,
+    shared: Mutex<Shared<P>>,
+    changed: Condvar,
+    clock_origin: StdInstant,
+    logout_on_drop: bool,
+    max_wait: Duration,
+}
+
+struct Shared<P: Provider> {
+    session: Session<P>,
+    /// Threads sending one of the session's own requests right now.
+    drivers: u32,
+    /// How many times the session gave up; a waiter that saw it change
+    /// fails instead of starting over.
+    give_ups: u64,
+}
+
+/// Builds a [`Client`].
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder<P: Provider> {
+    provider: P,
+    credentials: P::Credentials,
+    base_url: Option<String>,
+    config: Config,
+    timeouts: Timeouts,
+    logout_on_drop: bool,
+    max_wait: Duration,
+}
+
+impl<P: Provider> ClientBuilder<P> {
+    /// The API's base URL (`https://`, or `http://` to a loopback address).
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// The session's timing and retry configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The HTTP timeouts and body limit.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Whether dropping the client closes the session on the server (when
+    /// the API has a logout). Default: yes.
+    pub fn logout_on_drop(mut self, logout_on_drop: bool) -> Self {
+        self.logout_on_drop = logout_on_drop;
+        self
+    }
+
+    /// The longest a call waits for a login, backoff included, before it
+    /// fails. Default 2 minutes.
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// The client, or [`Error::Config`] for a missing or unsafe base URL.
+    pub fn build(self) -> Result<Client<P>, Error> {
+        let base_url = self
+            .base_url
+            .ok_or_else(|| Error::Config("no base URL given".into()))?;
+        let base = BaseUrl::parse(&base_url)?;
+        Ok(Client {
+            transport: Transport::new(base, self.timeouts),
+            shared: Mutex::new(Shared {
+                session: Session::with_config(self.provider, self.credentials, self.config),
+                drivers: 0,
+                give_ups: 0,
+            }),
+            changed: Condvar::new(),
+            clock_origin: StdInstant::now(),
+            logout_on_drop: self.logout_on_drop,
+            max_wait: self.max_wait,
+        })
+    }
+}
+
+/// A session request taken out of the session, ready to send.
+struct Outgoing {
+    id: authsession_core::RequestId,
+    request: http::Request<Vec<u8>>,
+}
+
+impl<P: Provider> Client<P> {
+    /// A builder for a client of `provider` with `credentials`.
+    pub fn builder(provider: P, credentials: P::Credentials) -> ClientBuilder<P> {
+        ClientBuilder {
+            provider,
+            credentials,
+            base_url: None,
+            config: Config::default(),
+            timeouts: Timeouts::default(),
+            logout_on_drop: true,
+            max_wait: Duration::from_secs(120),
+        }
+    }
+
+    /// The base URL calls go to.
+    pub fn base_url(&self) -> String {
+        self.transport.base.as_string()
+    }
+
+    /// `GET path` as a logged-in user.
+    pub fn get(&self, path: &str) -> Result<http::Response<Vec<u8>>, Error> {
+        self.call(Level::User, "GET", path, Vec::new())
+    }
+
+    /// `POST path` with a JSON body, as a logged-in user.
+    pub fn post_json(
+        &self,
+        path: &str,
+        json: impl Into<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let request = http::Request::post(path)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(json.into())
+            .map_err(|error| Error::Config(error.to_string()))?;
+        self.send(Level::User, request)
+    }
+
+    /// `method path` with `body` at `level`.
+    pub fn call(
+        &self,
+        level: Level,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(body)
+            .map_err(|error| Error::Config(error.to_string()))?;
+        self.send(level, request)
+    }
+
+    /// Sends `request` (its URI a path under the base URL, or an absolute
+    /// URL of the same origin) with the headers `level` needs. A call whose
+    /// token is refused is sent once more after the new login.
+    ///
+    /// Non-2xx answers the session has nothing to say about are returned as
+    /// responses, not errors: they are the application's business.
+    pub fn send(
+        &self,
+        level: Level,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let (parts, body) = request.into_parts();
+        let target = parts.uri.to_string();
+        let mut replayed = false;
+        loop {
+            let (grant_headers, ticket) = self.grant(level)?;
+            let mut outgoing = http::Request::builder()
+                .method(parts.method.clone())
+                .uri(self.transport.base.join(&target)?)
+                .body(body.clone())
+                .map_err(|error| Error::Config(error.to_string()))?;
+            let headers = outgoing.headers_mut();
+            headers.clone_from(&parts.headers);
+            headers.extend(grant_headers);
+            let response = self.transport.send(outgoing)?;
+
+            let verdict = {
+                let mut shared = self.lock();
+                let now = self.now();
+                let verdict = shared
+                    .session
+                    .handle_reply(ticket, &HttpResponse(&response), now);
+                self.drain_events(&mut shared);
+                verdict
+            };
+            match verdict {
+                Verdict::Ok => return Ok(response),
+                Verdict::Replay if !replayed => {
+                    tracing::info!(provider = P::NAME, "token refused: replaying after login");
+                    replayed = true;
+                }
+                Verdict::Replay => return Err(Error::TokenRefused),
+                Verdict::StepUp => return Err(Error::StepUpRequired),
+                Verdict::RateLimited { until } => {
+                    return Err(Error::RateLimited {
+                        retry_after: until.saturating_duration_since(self.now()),
+                    });
+                }
+                Verdict::Fatal(error) => return Err(Error::Api(error)),
+            }
+        }
+    }
+
+    /// Logs in now (unless a token is held), waiting for the outcome. This
+    /// is also how a session whose credentials were refused tries again.
+    pub fn login(&self) -> Result<(), Error> {
+        {
+            let mut shared = self.lock();
+            let now = self.now();
+            shared.session.login(now);
+            self.drain_events(&mut shared);
+        }
+        self.grant(Level::User).map(drop)
+    }
+
+    /// Closes the session: the logout request goes out (when the API has
+    /// one) and the token is forgotten whatever the answer. Later calls log
+    /// in afresh. An error says only that the server may not have heard.
+    pub fn logout(&self) -> Result<(), Error> {
+        let mut shared = self.lock();
+        shared.session.logout();
+        self.drain_events(&mut shared);
+        match self.take_transmit(&mut shared)? {
+            Some(outgoing) => {
+                let (_shared, result) = self.drive(shared, outgoing);
+                result
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Replaces the credentials; the current token, if any, is forgotten.
+    pub fn set_credentials(&self, credentials: P::Credentials) {
+        let mut shared = self.lock();
+        shared.session.set_credentials(credentials);
+        self.drain_events(&mut shared);
+        self.changed.notify_all();
+    }
+
+    /// The session's state.
+    pub fn state(&self) -> SessionState {
+        self.lock().session.state()
+    }
+
+    /// How many logins have succeeded.
+    pub fn generation(&self) -> u64 {
+        self.lock().session.generation()
+    }
+
+    /// Waits until the session can authorize a call at `level`, sending the
+    /// session's own requests from this thread when none is on its way.
+    fn grant(&self, level: Level) -> Result<(http::HeaderMap, Ticket), Error> {
+        let started = StdInstant::now();
+        let mut shared = self.lock();
+        let give_ups_seen = shared.give_ups;
+        loop {
+            let now = self.now();
+            if shared.session.poll_timeout().is_some_and(|at| at <= now) {
+                shared.session.handle_timeout(now);
+            }
+            let not_ready = match shared.session.authorize(level, now) {
+                Ok(grant) => {
+                    let mut headers = http::HeaderMap::new();
+                    add_headers(&mut headers, &grant.headers)?;
+                    let ticket = grant.ticket;
+                    self.drain_events(&mut shared);
+                    return Ok((headers, ticket));
+                }
+                Err(not_ready) => not_ready,
+            };
+            self.drain_events(&mut shared);
+            if shared.give_ups != give_ups_seen {
+                return Err(Error::GaveUp(last_error(&shared.session)));
+            }
+            match not_ready {
+                NotReady::Rejected => return Err(Error::Rejected(last_error(&shared.session))),
+                NotReady::StepUpRequired | NotReady::SteppingUp => {
+                    return Err(Error::StepUpRequired);
+                }
+                NotReady::Unsupported => {
+                    return Err(Error::Config(format!(
+                        "{} cannot authorize calls at level {level:?}",
+                        P::NAME
+                    )));
+                }
+                NotReady::LoggingIn | NotReady::LoggingOut | NotReady::Backoff { .. } => {}
+            }
+            if let Some(outgoing) = self.take_transmit(&mut shared)? {
+                shared = self.drive(shared, outgoing).0;
+                continue;
+            }
+            let waited = started.elapsed();
+            let Some(patience) = self.max_wait.checked_sub(waited) else {
+                return Err(Error::Transport(format!(
+                    "no login after waiting {:.1} s",
+                    waited.as_secs_f64()
+                )));
+            };
+            let mut nap = patience;
+            if let NotReady::Backoff { until } = not_ready {
+                let backoff = until.saturating_duration_since(now);
+                if backoff > patience {
+                    return Err(Error::RateLimited {
+                        retry_after: backoff,
+                    });
+                }
+                nap = backoff;
+            }
+            shared = self
+                .changed
+                .wait_timeout(shared, nap)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// The session's next request, as an `http::Request`.
+    fn take_transmit(&self, shared: &mut Shared<P>) -> Result<Option<Outgoing>, Error> {
+        let Some(transmit) = shared.session.poll_transmit() else {
+            return Ok(None);
+        };
+        let id = transmit.id;
+        let request = self.to_request(&transmit);
+        match request {
+            Ok(request) => Ok(Some(Outgoing { id, request })),
+            Err(error) => {
+                let now = self.now();
+                shared.session.handle_failure(id, now);
+                self.drain_events(shared);
+                Err(error)
+            }
+        }
+    }
+
+    fn to_request(&self, transmit: &Transmit<'_>) -> Result<http::Request<Vec<u8>>, Error> {
+        tracing::debug!(
+            provider = P::NAME,
+            method = transmit.method.as_str(),
+            path = transmit.path,
+            "sending the session's request"
+        );
+        self.transport.request(
+            transmit.method.as_str(),
+            transmit.path,
+            &transmit.headers,
+            transmit.body.to_vec(),
+        )
+    }
+
+    /// Sends a session request without the lock, hands the answer back to
+    /// the session, and wakes the waiters.
+    fn drive<'a>(
+        &'a self,
+        mut shared: MutexGuard<'a, Shared<P>>,
+        outgoing: Outgoing,
+    ) -> (MutexGuard<'a, Shared<P>>, Result<(), Error>) {
+        shared.drivers += 1;
+        drop(shared);
+        let answer = self.transport.send(outgoing.request);
+        let mut shared = self.lock();
+        shared.drivers -= 1;
+        let now = self.now();
+        let result = match answer {
+            Ok(response) => {
+                shared
+                    .session
+                    .handle_response(outgoing.id, &HttpResponse(&response), now);
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(provider = P::NAME, %error, "the session's request got no answer");
+                shared.session.handle_failure(outgoing.id, now);
+                Err(error)
+            }
+        };
+        self.drain_events(&mut shared);
+        self.changed.notify_all();
+        (shared, result)
+    }
+
+    /// Logs the session's events and notes give-ups.
+    fn drain_events(&self, shared: &mut Shared<P>) {
+        let mut gave_up = false;
+        while let Some(event) = shared.session.poll_event() {
+            trace_event::<P>(&event);
+            gave_up |= matches!(event, Event::GaveUp(_));
+        }
+        if gave_up {
+            shared.give_ups += 1;
+            self.changed.notify_all();
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Shared<P>> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn now(&self) -> Instant {
+        let elapsed = self.clock_origin.elapsed().as_millis();
+        Instant::from_millis(u64::try_from(elapsed).unwrap_or(u64::MAX))
+    }
+}
+
+impl<P: Provider> Drop for Client<P> {
+    fn drop(&mut self) {
+        let active = matches!(self.state(), SessionState::Active);
+        if self.logout_on_drop
+            && active
+            && self.lock().session.provider().has_logout()
+            && let Err(error) = self.logout()
+        {
+            tracing::warn!(provider = P::NAME, %error, "logout on drop failed");
+        }
+    }
+}
+
+impl<P: Provider> std::fmt::Debug for Client<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("provider", &P::NAME)
+            .field("base_url", &self.transport.base.as_string())
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+fn last_error<P: Provider>(session: &Session<P>) -> authsession_core::Error {
+    session
+        .last_error()
+        .cloned()
+        .unwrap_or(authsession_core::Error::Transport)
+}
+
+/// One `tracing` event a session event; none of them carries a secret.
+fn trace_event<P: Provider>(event: &Event<'_>) {
+    let provider = P::NAME;
+    match event {
+        Event::LoggedIn { generation } => tracing::info!(provider, generation, "logged in"),
+        Event::Expired { why } => tracing::info!(provider, ?why, "token expired"),
+        Event::LoginRejected(error) => tracing::warn!(provider, %error, "login rejected"),
+        Event::RetryScheduled { until, attempt } => tracing::warn!(
+            provider,
+            attempt,
+            at_ms = until.as_millis(),
+            "login failed; retrying later"
+        ),
+        Event::GaveUp(error) => tracing::warn!(provider, %error, "gave up logging in"),
+        Event::LoggedOut => tracing::info!(provider, "logged out"),
+        other => tracing::info!(provider, event = ?other, "session event"),
+    }
+}

@@ -1,0 +1,135 @@
+//! HTTP over `ureq`: an agent set up for carrying tokens, and the
+//! conversions between the core's requests and the `http` crate's types.
+
+use std::time::Duration;
+
+use authsession_core::{Headers, Response};
+use http::header::{HeaderName, HeaderValue, USER_AGENT};
+
+use crate::error::Error;
+use crate::origin::BaseUrl;
+
+/// The `User-Agent` of every request.
+pub(crate) const USER_AGENT_VALUE: &str = concat!("authsession/", env!("CARGO_PKG_VERSION"));
+
+/// Limits of the HTTP layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Connecting, TLS included. Default 10 s.
+    pub connect: Duration,
+    /// From the request sent to the whole response received. Default 30 s.
+    pub response: Duration,
+    /// The largest response body read. Default 16 MiB.
+    pub body_limit: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            response: Duration::from_secs(30),
+            body_limit: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// The agent and the base URL every request goes to.
+#[derive(Debug)]
+pub(crate) struct Transport {
+    agent: ureq::Agent,
+    pub(crate) base: BaseUrl,
+    body_limit: u64,
+}
+
+impl Transport {
+    pub(crate) fn new(base: BaseUrl, timeouts: Timeouts) -> Self {
+        let agent = ureq::Agent::config_builder()
+            // Statuses are the session's business, not errors.
+            .http_status_as_error(false)
+            // A redirect could carry the token to another host: never follow.
+            .max_redirects(0)
+            .timeout_connect(Some(timeouts.connect))
+            .timeout_global(Some(timeouts.connect + timeouts.response))
+            .user_agent(USER_AGENT_VALUE)
+            .build()
+            .new_agent();
+        Transport {
+            agent,
+            base,
+            body_limit: timeouts.body_limit,
+        }
+    }
+
+    /// Sends `request` and reads the whole answer.
+    pub(crate) fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let response = self
+            .agent
+            .run(request)
+            .map_err(|error| Error::Transport(error.to_string()))?;
+        let (parts, mut body) = response.into_parts();
+        let bytes = body
+            .with_config()
+            .limit(self.body_limit)
+            .read_to_vec()
+            .map_err(|error| Error::Transport(error.to_string()))?;
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+
+    /// Builds a request to `target` (a path under the base URL).
+    pub(crate) fn request(
+        &self,
+        method: &str,
+        target: &str,
+        headers: &Headers<'_>,
+        body: Vec<u8>,
+    ) -> Result<http::Request<Vec<u8>>, Error> {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(self.base.join(target)?)
+            .body(body)
+            .map_err(|error| Error::Config(error.to_string()))?;
+        add_headers(request.headers_mut(), headers)?;
+        request
+            .headers_mut()
+            .insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        Ok(request)
+    }
+}
+
+/// Adds the session's headers, marking secret ones sensitive so that the
+/// `http` crate's `Debug` hides them too.
+pub(crate) fn add_headers(
+    target: &mut http::HeaderMap,
+    headers: &Headers<'_>,
+) -> Result<(), Error> {
+    for header in headers.iter() {
+        let name = HeaderName::from_bytes(header.name.as_bytes())
+            .map_err(|_| Error::Config(format!("invalid header name {:?}", header.name)))?;
+        let [prefix, value] = header.value.parts();
+        let mut value = HeaderValue::from_str(&format!("{prefix}{value}")).map_err(|_| {
+            Error::Config(format!("the value of header {name} is not allowed in HTTP"))
+        })?;
+        value.set_sensitive(header.value.is_sensitive());
+        target.insert(name, value);
+    }
+    Ok(())
+}
+
+/// An `http::Response` as the core reads responses.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpResponse<'a>(pub &'a http::Response<Vec<u8>>);
+
+impl Response for HttpResponse<'_> {
+    fn status(&self) -> u16 {
+        self.0.status().as_u16()
+    }
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.0.headers().get(name).map(HeaderValue::as_bytes)
+    }
+    fn body(&self) -> &[u8] {
+        self.0.body()
+    }
+}
