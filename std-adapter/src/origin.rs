@@ -28,10 +28,12 @@ impl BaseUrl {
             return Err(Error::Config(format!("{base:?} is not an absolute URL")));
         };
         if authority.as_str().contains('@') {
-            return Err(Error::Config("the base URL must not hold credentials".into()));
+            return Err(Error::Config(
+                "the base URL must not hold credentials".into(),
+            ));
         }
-        let allowed = *scheme == Scheme::HTTPS
-            || (*scheme == Scheme::HTTP && is_loopback(authority.host()));
+        let allowed =
+            *scheme == Scheme::HTTPS || (*scheme == Scheme::HTTP && is_loopback(authority.host()));
         if !allowed {
             return Err(Error::Config(format!(
                 "{base:?}: only https:// is allowed, or http:// to a loopback address"
@@ -51,7 +53,10 @@ impl BaseUrl {
     /// of the same origin.
     pub(crate) fn join(&self, target: &str) -> Result<Uri, Error> {
         if target.starts_with('/') && !target.starts_with("//") {
-            let joined = format!("{}://{}{}{}", self.scheme, self.authority, self.prefix, target);
+            let joined = format!(
+                "{}://{}{}{}",
+                self.scheme, self.authority, self.prefix, target
+            );
             return joined
                 .parse()
                 .map_err(|_| Error::Config(format!("{target:?} is not a valid path")));
@@ -108,7 +113,10 @@ mod tests {
             "https://user:pw@api.example.com",
             "not a url",
         ] {
-            assert!(matches!(BaseUrl::parse(bad), Err(Error::Config(_))), "{bad}");
+            assert!(
+                matches!(BaseUrl::parse(bad), Err(Error::Config(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -120,7 +128,12 @@ mod tests {
             "http://127.0.0.1:9/multi/managed_accounts?x=1"
         );
         assert!(base.join("http://127.0.0.1:9/multi/x").is_ok());
-        for bad in ["http://127.0.0.2:9/x", "https://127.0.0.1:9/x", "//evil.example/x", "x"] {
+        for bad in [
+            "http://127.0.0.2:9/x",
+            "https://127.0.0.1:9/x",
+            "//evil.example/x",
+            "x",
+        ] {
             assert!(base.join(bad).is_err(), "{bad}");
         }
     }

@@ -1,3 +1,0 @@
-//! The `authsession` command.
-
-fn main() {}
