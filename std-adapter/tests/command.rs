@@ -1,0 +1,241 @@
+//! The `authsession` command, run as a user runs it: exit codes, what it
+//! prints, and that nothing it prints holds the API key or a token.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use authsession_std::sandbox::{
+    CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Fault, Sandbox, SandboxConfig,
+};
+
+fn authsession() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_authsession"));
+    command
+        .env_remove("CURRENCYCLOUD_LOGIN_ID")
+        .env_remove("CURRENCYCLOUD_API_KEY");
+    command
+}
+
+fn call(sandbox: &Sandbox, api_key: &str, args: &[&str]) -> Output {
+    authsession()
+        .args(["call", "--provider", "currencycloud", "--base-url"])
+        .arg(sandbox.currencycloud_url())
+        .args(args)
+        .env("CURRENCYCLOUD_LOGIN_ID", CURRENCYCLOUD_LOGIN_ID)
+        .env("CURRENCYCLOUD_API_KEY", api_key)
+        .output()
+        .expect("the command runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Fails if `output` holds the key, or anything shaped like a token (a run
+/// of 32 or more lowercase hex digits: the sandbox's tokens are 32).
+fn assert_no_secret(output: &str, api_key: &str) {
+    assert!(
+        !output.contains(api_key),
+        "the API key was printed:\n{output}"
+    );
+    let mut run = 0;
+    for byte in output.bytes() {
+        run = if byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte) {
+            run + 1
+        } else {
+            0
+        };
+        assert!(
+            run < 32,
+            "something shaped like a token was printed:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn demo_walks_the_whole_session_and_prints_no_secret() {
+    let output = authsession().arg("demo").output().expect("the demo runs");
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    for milestone in [
+        "logged in",
+        "token expired",
+        "replaying after login",
+        "one login for the whole burst: yes",
+        "login refused",
+        "logged out",
+        "sandbox counters",
+        "demo finished",
+    ] {
+        assert!(stdout.contains(milestone), "no {milestone:?} in:\n{stdout}");
+    }
+    assert_no_secret(&stdout, CURRENCYCLOUD_API_KEY);
+    assert_no_secret(&stderr, CURRENCYCLOUD_API_KEY);
+}
+
+#[test]
+fn call_repeats_over_one_session_and_logs_out() {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+    let output = call(
+        &sandbox,
+        CURRENCYCLOUD_API_KEY,
+        &["--repeat", "3", "--verbose", "GET", "/v2/accounts/current"],
+    );
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stdout.lines().count(), 3, "one body a line:\n{stdout}");
+    assert!(stdout.lines().all(|line| line.starts_with('{')));
+    assert!(
+        stderr.contains("logged in"),
+        "--verbose shows events:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("logged out"),
+        "--verbose shows events:\n{stderr}"
+    );
+    assert_no_secret(&stdout, CURRENCYCLOUD_API_KEY);
+    assert_no_secret(&stderr, CURRENCYCLOUD_API_KEY);
+    let counters = sandbox.counters();
+    assert_eq!(
+        (counters.logins, counters.calls, counters.logouts),
+        (1, 3, 1)
+    );
+}
+
+#[test]
+fn a_refused_key_exits_1_with_one_line_naming_status_and_code() {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+    let wrong_key = "0123456789abcdef".repeat(4);
+    let output = call(
+        &sandbox,
+        &wrong_key,
+        &["--verbose", "GET", "/v2/accounts/current"],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1));
+    let error_line = stderr
+        .lines()
+        .find(|line| line.starts_with("error:"))
+        .expect("an error line");
+    assert!(
+        error_line.contains("401") && error_line.contains("auth_failed"),
+        "{error_line}"
+    );
+    assert_no_secret(&stderr, &wrong_key);
+    assert_no_secret(&text(&output.stdout), &wrong_key);
+    assert_eq!(sandbox.counters().rejected_logins, 1);
+}
+
+#[test]
+fn an_error_answer_exits_1_naming_the_status_and_the_api_code() {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+    let output = call(
+        &sandbox,
+        CURRENCYCLOUD_API_KEY,
+        &["GET", "/v2/no/such/thing"],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("404") && stderr.contains("not_found"),
+        "{stderr}"
+    );
+    assert_eq!(
+        text(&output.stdout).lines().count(),
+        1,
+        "the body is still printed"
+    );
+}
+
+#[test]
+fn a_503_on_login_is_retried_and_the_call_succeeds() {
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+    sandbox.inject(Fault::StatusRetryAfter(503, 0), 1);
+    let output = call(
+        &sandbox,
+        CURRENCYCLOUD_API_KEY,
+        &["GET", "/v2/accounts/current"],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(sandbox.counters().logins, 1);
+}
+
+#[test]
+fn missing_credentials_and_bad_urls_exit_2() {
+    let output = authsession()
+        .args([
+            "call",
+            "--provider",
+            "currencycloud",
+            "--base-url",
+            "https://api.example.com",
+        ])
+        .args(["GET", "/v2/accounts/current"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("CURRENCYCLOUD_LOGIN_ID"));
+
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+    let output = authsession()
+        .args([
+            "call",
+            "--provider",
+            "currencycloud",
+            "--base-url",
+            "http://api.example.com",
+        ])
+        .args(["GET", "/v2/accounts/current"])
+        .env("CURRENCYCLOUD_LOGIN_ID", CURRENCYCLOUD_LOGIN_ID)
+        .env("CURRENCYCLOUD_API_KEY", CURRENCYCLOUD_API_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("https://"));
+    assert_eq!(
+        sandbox.counters().logins + sandbox.counters().rejected_logins,
+        0
+    );
+
+    let output = authsession()
+        .args(["call", "--provider", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn sandbox_mode_prints_its_urls_and_test_credentials() {
+    let mut child = authsession()
+        .args([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--idle-timeout-ms",
+            "500",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline && seen.len() < 5 {
+        match lines.next() {
+            Some(Ok(line)) => seen.push(line),
+            _ => break,
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let printed = seen.join("\n");
+    assert!(
+        printed.contains("Currencycloud  http://127.0.0.1:"),
+        "{printed}"
+    );
+    assert!(printed.contains("CURRENCYCLOUD_LOGIN_ID="), "{printed}");
+}
