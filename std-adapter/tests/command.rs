@@ -1,4 +1,6 @@
 //! The `authsession` command, run as a user runs it: exit codes, what it
+
+#![allow(clippy::expect_used)] // helpers of tests: a failure to run the command is a failed test
 //! prints, and that nothing it prints holds the API key or a token.
 
 use std::io::{BufRead, BufReader};
