@@ -1,7 +1,8 @@
 //! The `authsession` command, run as a user runs it: exit codes, what it
-
-#![allow(clippy::expect_used)] // helpers of tests: a failure to run the command is a failed test
 //! prints, and that nothing it prints holds the API key or a token.
+
+// Helpers of tests: a command that cannot run is a failed test.
+#![allow(clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
