@@ -44,6 +44,11 @@ pub enum Error {
         /// What was asked for.
         what: &'static str,
     },
+    /// The user has several identities and none was configured.
+    AmbiguousIdentity {
+        /// How many the API listed.
+        count: u32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -62,6 +67,10 @@ impl fmt::Display for Error {
             }
             Error::Transport => f.write_str("the request got no answer"),
             Error::Unsupported { what } => write!(f, "{what} is not supported by this API"),
+            Error::AmbiguousIdentity { count } => write!(
+                f,
+                "the user has {count} identities: configure which one to use"
+            ),
         }
     }
 }
@@ -99,6 +108,58 @@ pub struct ApiError {
     pub message: Text<160>,
     /// Problems with single fields of the request.
     pub fields: heapless::Vec<FieldError, 4>,
+    /// What the refusal means, where the API says more than a status.
+    pub kind: ErrorKind,
+}
+
+/// What an API error means beyond its status, where the API tells.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Nothing more than the status and code.
+    #[default]
+    Other,
+    /// The password has expired and must be changed before logging in
+    /// (the temporary token the API gives for that is not kept).
+    PasswordExpired,
+    /// The user is locked out after failed logins; logins fail until
+    /// `retry_after` has passed.
+    Locked {
+        /// How long the lock lasts (Weavr: 30 minutes).
+        retry_after: core::time::Duration,
+    },
+    /// A step-up request was refused.
+    StepUp(StepUpError),
+}
+
+/// Why a step-up request was refused (Weavr's `409` codes and the rest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StepUpError {
+    /// `RETRY_IN_15SEC`: a new code only 15 s after the last.
+    RetryIn15Sec,
+    /// `CHALLENGE_LIMIT_EXCEEDED`: no more challenges; log in again.
+    ChallengeLimitExceeded,
+    /// `VERIFICATION_CODE_INVALID`: wrong code; the user may try again.
+    VerificationCodeInvalid,
+    /// `VERIFICATION_CODE_EXPIRED`: the code is older than 5 minutes.
+    VerificationCodeExpired,
+    /// `ONE_CHALLENGE_LIMIT_REMAINING`: one more challenge is allowed.
+    OneChallengeLimitRemaining,
+    /// `STATE_INVALID`: no challenge to verify.
+    StateInvalid,
+    /// `ALREADY_VERIFIED`: the token is already stepped up.
+    AlreadyVerified,
+    /// `CHANNEL_NOT_REGISTERED`: the user has no such device.
+    ChannelNotRegistered,
+    /// `CHANNEL_NOT_SUPPORTED`: the API does not offer the channel.
+    ChannelNotSupported,
+    /// `400 INVALID_REQUEST` after two resends: log in again.
+    ResendLimit,
+    /// The user declined the push challenge.
+    Declined,
+    /// Another refusal.
+    Other,
 }
 
 impl ApiError {
@@ -108,6 +169,28 @@ impl ApiError {
             status,
             ..ApiError::default()
         }
+    }
+
+    /// An error with the status of `response` and the request id from its
+    /// header `request_id_header`, or the error that id causes (not text,
+    /// or longer than 64 bytes).
+    pub fn with_request_id<R: crate::Response + ?Sized>(
+        status: u16,
+        response: &R,
+        request_id_header: &'static str,
+    ) -> Result<Self, Error> {
+        let mut error = ApiError::status(status);
+        if let Some(id) = response.header(request_id_header) {
+            let id = core::str::from_utf8(id).map_err(|_| Error::Malformed {
+                what: request_id_header,
+                status,
+            })?;
+            error.request_id = Text::new(id).map_err(|_| Error::Overflow {
+                what: request_id_header,
+                capacity: 64,
+            })?;
+        }
+        Ok(error)
     }
 }
 

@@ -13,6 +13,9 @@ pub enum ExpiryReason {
     Lifetime,
     /// The server refused the token (`401`).
     Refused,
+    /// Step-up failed for good (too many challenges or codes): the API
+    /// wants a new login before it steps up again.
+    StepUpExhausted,
 }
 
 /// Something that happened to the session.
@@ -46,6 +49,9 @@ pub enum Event<'a> {
     AwaitingApproval,
     /// The session passed strong customer authentication.
     SteppedUp,
+    /// A step-up request failed; the session's
+    /// [`step_up_state`](crate::Session::step_up_state) says what may follow.
+    StepUpFailed(&'a Error),
     /// The session is logged out; the token is gone.
     LoggedOut,
     /// Logins failed for passing reasons as many times as the configuration

@@ -5,14 +5,21 @@
 //! cut: the overflow travels through serde as a custom error whose message
 //! carries a marker and the capacity, and [`parse`] turns it back into the
 //! typed error.
+//!
+//! Every visitor here accepts every kind of value serde-json-core can hand
+//! it, or fails with a short message of its own: serde's default refusals
+//! quote the value, and serde-json-core panics on a message longer than 64
+//! bytes (its issue #93), which a server's body must never cause.
 
 use core::fmt;
 use core::marker::PhantomData;
 use core::ops::Deref;
 
+use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::{Error, Param};
+use crate::secret::Buffer;
 
 /// How many bytes the longest escaped string of a body may unescape to.
 const UNESCAPE_CAPACITY: usize = 256;
@@ -81,6 +88,12 @@ impl<const N: usize> PartialEq<&str> for Text<N> {
     }
 }
 
+impl<const N: usize> Serialize for Text<N> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
 /// The serde error that reports an overflow of a buffer of `capacity`.
 pub(crate) fn overflow<E: de::Error>(capacity: usize) -> E {
     E::custom(format_args!("{OVERFLOW_MARKER}{capacity}"))
@@ -108,13 +121,54 @@ impl<'de, const N: usize> Deserialize<'de> for Text<N> {
     }
 }
 
+/// The deepest nesting of arrays and objects a body may have. serde-json-core
+/// recurses once per level, skipped values included, with no limit of its
+/// own: a body of a hundred thousand `[` would overflow the stack. The APIs'
+/// bodies nest five deep at most.
+const MAX_DEPTH: usize = 16;
+
+/// Whether `body` nests arrays and objects deeper than [`MAX_DEPTH`]
+/// (brackets inside strings do not count).
+fn too_deep(body: &[u8]) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in body {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match byte {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return true;
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    false
+}
+
 /// Reads `body` as JSON into `T`; `what` and `status` name the response in
-/// the error.
-pub(crate) fn parse<'a, T: Deserialize<'a>>(
+/// the error. A string longer than its [`Text`] fails with
+/// [`Error::Overflow`]; anything else unreadable with [`Error::Malformed`].
+pub fn parse<'a, T: Deserialize<'a>>(
     body: &'a [u8],
     what: &'static str,
     status: u16,
 ) -> Result<T, Error> {
+    if too_deep(body) {
+        return Err(Error::Malformed { what, status });
+    }
     let mut unescaped = [0u8; UNESCAPE_CAPACITY];
     match serde_json_core::from_slice_escaped::<T>(body, &mut unescaped) {
         Ok((value, _)) => Ok(value),
@@ -133,6 +187,16 @@ pub(crate) fn parse<'a, T: Deserialize<'a>>(
         }
         Err(_) => Err(Error::Malformed { what, status }),
     }
+}
+
+/// Writes `value` as JSON at the end of `out`, escaping strings as JSON
+/// requires; fails with [`Error::Overflow`] naming `what` if it does not fit.
+pub fn write<T: Serialize, B: Buffer>(
+    value: &T,
+    out: &mut B,
+    what: &'static str,
+) -> Result<(), Error> {
+    out.append_with(what, |free| serde_json_core::to_slice(value, free).ok())
 }
 
 /// A JSON object of parameters (`"params": {"length": 64}`), kept as names
@@ -166,6 +230,18 @@ impl<'de> Deserialize<'de> for ParamObject {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ParamObject, A::Error> {
                 // Weavr sends its parameters as a list; their names are not known.
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(ParamObject::default())
+            }
+
+            // A string or a scalar has no parameter names either. Refusing
+            // it through serde's default would quote it in the error
+            // message, and serde-json-core panics on a message longer than
+            // 64 bytes (its issue #93).
+            fn visit_str<E: de::Error>(self, _text: &str) -> Result<ParamObject, E> {
+                Ok(ParamObject::default())
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<ParamObject, E> {
                 Ok(ParamObject::default())
             }
         }

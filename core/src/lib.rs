@@ -65,16 +65,19 @@ mod time;
 mod transmit;
 
 pub use config::Config;
-pub use error::{ApiError, CredentialError, CredentialProblem, Error, FieldError, Param};
+pub use error::{
+    ApiError, CredentialError, CredentialProblem, Error, ErrorKind, FieldError, Param, StepUpError,
+};
 pub use event::{Event, ExpiryReason};
 pub use grant::{Grant, Level, NotReady, Ticket, Verdict};
-pub use json::Text;
+pub use json::{Text, parse as parse_json, write as write_json};
 pub use provider::{
-    Lifetime, LoginOutcome, LoginStep, Provider, Reply, RetryHint, SessionRequest, is_header_safe,
+    AfterStepUpFailure, Channel, LoginOutcome, LoginStep, NewToken, Provider, Reply,
+    RequestSecrets, RetryHint, SessionRequest, StepUpOutcome, is_header_safe,
 };
 pub use response::{Response, ResponseParts, is_success, retry_after};
 pub use secret::{Buffer, SecretBuf};
-pub use session::{Session, SessionState};
+pub use session::{Session, SessionState, StepUpRefused, StepUpState};
 pub use time::Instant;
 pub use transmit::{
     Header, HeaderValue, Headers, MAX_HEADERS, Method, RequestHead, RequestId, Transmit,

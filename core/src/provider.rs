@@ -31,8 +31,84 @@ impl LoginStep {
 pub enum SessionRequest {
     /// A step of the login.
     Login(LoginStep),
+    /// Asking for a step-up challenge on a channel.
+    StartStepUp(Channel),
+    /// Sending the one-time code of a challenge.
+    VerifyCode(Channel),
     /// Closing the session on the server.
     Logout,
+}
+
+/// How the user proves the second factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// A one-time code sent by SMS, typed back by the user.
+    Sms,
+    /// A push notification to the Authy app, approved out of band.
+    Authy,
+    /// A push notification to the issuer's app, approved with biometrics.
+    Biometric,
+}
+
+impl Channel {
+    /// Whether the user approves on a device (no code to type).
+    pub const fn is_push(self) -> bool {
+        matches!(self, Channel::Authy | Channel::Biometric)
+    }
+
+    /// The channel's name in the API's paths.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "SMS",
+            Channel::Authy => "AUTHY",
+            Channel::Biometric => "BIOMETRIC",
+        }
+    }
+}
+
+/// The secrets a request body may need. The one-time code is handed
+/// through once, when a code is submitted, and is never stored by the
+/// session outside the body buffer (wiped when the answer arrives).
+#[derive(Debug)]
+pub struct RequestSecrets<'a, C, T> {
+    /// The user's credentials.
+    pub credentials: &'a C,
+    /// The token buffer (empty, an intermediate token, or the token).
+    pub token: &'a T,
+    /// The one-time code for [`SessionRequest::VerifyCode`], else empty.
+    pub one_time_code: &'a str,
+}
+
+/// What the answer to a step-up request means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepUpOutcome {
+    /// The code is on its way to the user.
+    CodeSent,
+    /// The push challenge waits for the user's approval.
+    AwaitingApproval,
+    /// The token is stepped up.
+    SteppedUp,
+    /// The step-up failed; `then` says what follows.
+    Failed {
+        /// What the server said.
+        error: Error,
+        /// What the session does next.
+        then: AfterStepUpFailure,
+    },
+}
+
+/// What follows a failed step-up request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterStepUpFailure {
+    /// The challenge stands: the user may type the code again.
+    RetryCode,
+    /// The challenge is over: a new one may be started (after `wait`).
+    NewChallenge {
+        /// How long before the server accepts a new challenge.
+        wait: Option<Duration>,
+    },
+    /// The token cannot be stepped up any more: log in again.
+    LogInAgain,
 }
 
 /// What the answer to a login step means.
@@ -42,19 +118,21 @@ pub enum LoginOutcome {
     /// answer, in the token buffer or in itself).
     Next(LoginStep),
     /// The login is complete: the token is in the token buffer.
-    LoggedIn(Lifetime),
+    LoggedIn(NewToken),
     /// The credentials were refused: the session will not retry by itself.
     Rejected(Error),
     /// A passing failure: the session retries with backoff.
     Retry(RetryHint),
 }
 
-/// How long a new token lives, as far as the token itself says.
+/// What a new token says about itself.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Lifetime {
+pub struct NewToken {
     /// The token's whole life, counted from the instant its login was sent;
     /// `None` when only idleness (or a `401`) ends it.
-    pub total: Option<Duration>,
+    pub lifetime: Option<Duration>,
+    /// Whether the token has already passed strong customer authentication.
+    pub stepped_up: bool,
 }
 
 /// A passing failure of a login step and what the server said about when
@@ -136,13 +214,18 @@ pub trait Provider {
         false
     }
 
+    /// How long the server wants between two step-up challenges; the
+    /// session does not ask for a new one sooner.
+    fn step_up_resend_interval(&self) -> Duration {
+        Duration::ZERO
+    }
+
     /// Writes the body of `request` into `body` (empty when called). A
     /// request without a body writes nothing.
     fn write_body(
         &self,
         request: SessionRequest,
-        credentials: &Self::Credentials,
-        token: &Self::Token,
+        secrets: &RequestSecrets<'_, Self::Credentials, Self::Token>,
         body: &mut Self::Body,
     ) -> Result<(), Error>;
 
@@ -177,6 +260,20 @@ pub trait Provider {
 
     /// What an application response at `level` means for the session.
     fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Reply;
+
+    /// Reads the answer to a step-up request. Only called when
+    /// [`supports_step_up`](Self::supports_step_up) is true.
+    fn read_step_up<R: Response + ?Sized>(
+        &mut self,
+        request: SessionRequest,
+        response: &R,
+    ) -> StepUpOutcome {
+        let _ = (request, response);
+        StepUpOutcome::Failed {
+            error: Error::Unsupported { what: "step-up" },
+            then: AfterStepUpFailure::NewChallenge { wait: None },
+        }
+    }
 }
 
 /// Whether `value` may travel in a header: visible ASCII only, no spaces,

@@ -46,6 +46,27 @@ impl<const N: usize> SecretBuf<N> {
             .map_err(|_| Error::Overflow { what, capacity: N })
     }
 
+    /// Lets `write` fill the free space after the contents; it returns how
+    /// many bytes it wrote, or `None` when they did not fit, which fails
+    /// with [`Error::Overflow`] naming `what` and leaves the contents as
+    /// they were.
+    pub fn append_with(
+        &mut self,
+        what: &'static str,
+        write: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> Result<(), Error> {
+        let start = self.bytes.len();
+        // Cannot fail: the buffer grows to exactly its capacity.
+        let _ = self.bytes.resize(N, 0);
+        let written = write(&mut self.bytes[start..]).filter(|n| start + n <= N);
+        let end = start + written.unwrap_or(0);
+        self.bytes[end..].zeroize();
+        self.bytes.truncate(end);
+        written
+            .map(drop)
+            .ok_or(Error::Overflow { what, capacity: N })
+    }
+
     /// Wipes the contents and empties the buffer.
     pub fn clear(&mut self) {
         self.bytes.zeroize();
@@ -98,6 +119,12 @@ impl<const N: usize> fmt::Debug for SecretBuf<N> {
 pub trait Buffer: Default + fmt::Debug {
     /// Appends `bytes` or fails with [`Error::Overflow`] naming `what`.
     fn extend(&mut self, bytes: &[u8], what: &'static str) -> Result<(), Error>;
+    /// Lets `write` fill the free space (see [`SecretBuf::append_with`]).
+    fn append_with(
+        &mut self,
+        what: &'static str,
+        write: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> Result<(), Error>;
     /// Wipes and empties the buffer.
     fn clear(&mut self);
     /// The bytes held.
@@ -109,6 +136,13 @@ pub trait Buffer: Default + fmt::Debug {
 impl<const N: usize> Buffer for SecretBuf<N> {
     fn extend(&mut self, bytes: &[u8], what: &'static str) -> Result<(), Error> {
         SecretBuf::extend(self, bytes, what)
+    }
+    fn append_with(
+        &mut self,
+        what: &'static str,
+        write: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> Result<(), Error> {
+        SecretBuf::append_with(self, what, write)
     }
     fn clear(&mut self) {
         SecretBuf::clear(self);

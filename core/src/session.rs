@@ -10,10 +10,12 @@ use core::time::Duration;
 use crate::backoff::Jitter;
 use crate::config::Config;
 use crate::error::Error;
+use crate::error::{ApiError, ErrorKind, StepUpError};
 use crate::event::{Event, ExpiryReason};
 use crate::grant::{Grant, Level, NotReady, Ticket, Verdict};
 use crate::provider::{
-    Lifetime, LoginOutcome, LoginStep, Provider, Reply, RetryHint, SessionRequest, is_header_safe,
+    AfterStepUpFailure, Channel, LoginOutcome, LoginStep, NewToken, Provider, Reply,
+    RequestSecrets, RetryHint, SessionRequest, StepUpOutcome, is_header_safe,
 };
 use crate::response::Response;
 use crate::secret::Buffer;
@@ -54,6 +56,49 @@ pub enum SessionState {
     LoggingOut,
 }
 
+/// Where the session stands with strong customer authentication. A new
+/// token starts at `NotNeeded` (or `SteppedUp` if the API says so).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepUpState {
+    /// No call has needed step-up yet.
+    NotNeeded,
+    /// A call needs step-up; none has been started.
+    Needed,
+    /// A challenge was asked for on this channel.
+    Requested(Channel),
+    /// A code was sent; [`Session::submit_code`] it.
+    CodeSent(Channel),
+    /// The code is being checked.
+    Verifying(Channel),
+    /// A push challenge waits for the user; report it with
+    /// [`Session::report_push_result`].
+    AwaitingApproval(Channel),
+    /// The token is stepped up.
+    SteppedUp,
+}
+
+/// Why a step-up action was refused locally, before anything was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepUpRefused {
+    /// The provider has no step-up.
+    Unsupported,
+    /// No usable token: log in first.
+    NotLoggedIn,
+    /// A step-up request is already in flight.
+    InProgress,
+    /// The token is already stepped up.
+    AlreadySteppedUp,
+    /// The API allows no new challenge before `until`.
+    TooSoon {
+        /// When a challenge may be asked for again.
+        until: Instant,
+    },
+    /// No code was sent, so there is nothing to submit (or to approve).
+    NothingToAnswer,
+    /// The code is not 1 to 16 letters or digits.
+    InvalidCode,
+}
+
 /// What the session knows about its token while it is active.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct TokenTimes {
@@ -62,6 +107,8 @@ struct TokenTimes {
     idle_deadline: Option<Instant>,
     /// The token's own lifetime (less the margin) ends here.
     expires_at: Option<Instant>,
+    /// Strong customer authentication of this token.
+    step_up: StepUpState,
 }
 
 impl TokenTimes {
@@ -118,6 +165,11 @@ enum EventKind {
     Expired { why: ExpiryReason },
     LoginRejected,
     RetryScheduled { until: Instant, attempt: u32 },
+    StepUpRequired,
+    CodeSent,
+    AwaitingApproval,
+    SteppedUp,
+    StepUpFailed,
     LoggedOut,
     GaveUp,
 }
@@ -142,6 +194,8 @@ pub struct Session<P: Provider> {
     /// No login is sent before this instant, across give-ups and new
     /// cycles: what the server asked for is always honoured (invariant 6).
     login_not_before: Instant,
+    /// No step-up challenge is asked for before this instant.
+    challenge_not_before: Instant,
     jitter: Jitter,
 }
 
@@ -181,6 +235,7 @@ impl<P: Provider> Session<P> {
             events_lost: 0,
             last_error: None,
             login_not_before: Instant::ZERO,
+            challenge_not_before: Instant::ZERO,
             jitter: Jitter::new(config.seed),
         }
     }
@@ -265,6 +320,9 @@ impl<P: Provider> Session<P> {
         }
         if level != Level::Account {
             self.make_ready(now)?;
+            if level == Level::SteppedUp {
+                self.check_stepped_up()?;
+            }
             let idle_deadline = self
                 .provider
                 .idle_timeout()
@@ -298,6 +356,8 @@ impl<P: Provider> Session<P> {
         match self.state {
             State::Active(_) => return Ok(()),
             State::LoggedOut | State::Expired(_) => self.begin_login(now),
+            // The wait is over even if the timer was not handled yet.
+            State::Waiting { until, .. } if now >= until => self.begin_login(now),
             _ => {}
         }
         Err(match self.state {
@@ -306,6 +366,169 @@ impl<P: Provider> Session<P> {
             State::LoggingOut => NotReady::LoggingOut,
             _ => NotReady::LoggingIn,
         })
+    }
+
+    /// Passes if the active token is stepped up; otherwise notes that
+    /// step-up is needed (telling the caller once) or in progress.
+    fn check_stepped_up(&mut self) -> Result<(), NotReady> {
+        let State::Active(times) = &mut self.state else {
+            return Err(NotReady::LoggingIn);
+        };
+        match times.step_up {
+            StepUpState::SteppedUp => Ok(()),
+            StepUpState::NotNeeded => {
+                times.step_up = StepUpState::Needed;
+                self.emit(EventKind::StepUpRequired);
+                Err(NotReady::StepUpRequired)
+            }
+            StepUpState::Needed => Err(NotReady::StepUpRequired),
+            StepUpState::Requested(_)
+            | StepUpState::CodeSent(_)
+            | StepUpState::Verifying(_)
+            | StepUpState::AwaitingApproval(_) => Err(NotReady::SteppingUp),
+        }
+    }
+
+    /// Where the active token stands with step-up (`NotNeeded` without one).
+    pub fn step_up_state(&self) -> StepUpState {
+        match self.state {
+            State::Active(times) => times.step_up,
+            _ => StepUpState::NotNeeded,
+        }
+    }
+
+    /// Asks for a step-up challenge on `channel`: an SMS code, or a push
+    /// the user approves on a device. Queues the request; the answer brings
+    /// [`Event::CodeSent`] or [`Event::AwaitingApproval`].
+    pub fn start_step_up(&mut self, channel: Channel, now: Instant) -> Result<(), StepUpRefused> {
+        if !self.provider.supports_step_up() {
+            return Err(StepUpRefused::Unsupported);
+        }
+        let State::Active(times) = self.state else {
+            return Err(StepUpRefused::NotLoggedIn);
+        };
+        if times.lapsed(now).is_some() {
+            return Err(StepUpRefused::NotLoggedIn);
+        }
+        match times.step_up {
+            StepUpState::SteppedUp => return Err(StepUpRefused::AlreadySteppedUp),
+            StepUpState::Requested(_) | StepUpState::Verifying(_) => {
+                return Err(StepUpRefused::InProgress);
+            }
+            _ => {}
+        }
+        if now < self.challenge_not_before {
+            return Err(StepUpRefused::TooSoon {
+                until: self.challenge_not_before,
+            });
+        }
+        if let Err(error) = self.queue(SessionRequest::StartStepUp(channel), "") {
+            self.fail_step_up(error, AfterStepUpFailure::NewChallenge { wait: None }, now);
+            return Ok(());
+        }
+        self.challenge_not_before = now + self.provider.step_up_resend_interval();
+        self.set_step_up(StepUpState::Requested(channel));
+        Ok(())
+    }
+
+    /// Sends the one-time code the user received. The code goes into the
+    /// request body only, which is wiped when the answer arrives.
+    pub fn submit_code(&mut self, code: &str, now: Instant) -> Result<(), StepUpRefused> {
+        let StepUpState::CodeSent(channel) = self.step_up_state() else {
+            return Err(StepUpRefused::NothingToAnswer);
+        };
+        let well_formed =
+            (1..=16).contains(&code.len()) && code.bytes().all(|byte| byte.is_ascii_alphanumeric());
+        if !well_formed {
+            return Err(StepUpRefused::InvalidCode);
+        }
+        if let Err(error) = self.queue(SessionRequest::VerifyCode(channel), code) {
+            self.fail_step_up(error, AfterStepUpFailure::RetryCode, now);
+            return Ok(());
+        }
+        self.set_step_up(StepUpState::Verifying(channel));
+        Ok(())
+    }
+
+    /// Reports the user's answer to a push challenge, which the API
+    /// delivers to the application out of band (a webhook).
+    pub fn report_push_result(
+        &mut self,
+        approved: bool,
+        now: Instant,
+    ) -> Result<(), StepUpRefused> {
+        let StepUpState::AwaitingApproval(_) = self.step_up_state() else {
+            return Err(StepUpRefused::NothingToAnswer);
+        };
+        if approved {
+            self.set_step_up(StepUpState::SteppedUp);
+            self.emit(EventKind::SteppedUp);
+        } else {
+            let mut declined = ApiError::status(0);
+            declined.kind = ErrorKind::StepUp(StepUpError::Declined);
+            let next = AfterStepUpFailure::NewChallenge { wait: None };
+            self.fail_step_up(Error::Api(declined), next, now);
+        }
+        Ok(())
+    }
+
+    fn set_step_up(&mut self, step_up: StepUpState) {
+        if let State::Active(times) = &mut self.state {
+            times.step_up = step_up;
+        }
+    }
+
+    fn after_step_up(&mut self, request: SessionRequest, outcome: StepUpOutcome, now: Instant) {
+        let (SessionRequest::StartStepUp(channel) | SessionRequest::VerifyCode(channel)) = request
+        else {
+            return;
+        };
+        match outcome {
+            StepUpOutcome::CodeSent => {
+                self.set_step_up(StepUpState::CodeSent(channel));
+                self.emit(EventKind::CodeSent);
+            }
+            StepUpOutcome::AwaitingApproval => {
+                self.set_step_up(StepUpState::AwaitingApproval(channel));
+                self.emit(EventKind::AwaitingApproval);
+            }
+            StepUpOutcome::SteppedUp => {
+                self.set_step_up(StepUpState::SteppedUp);
+                self.emit(EventKind::SteppedUp);
+            }
+            StepUpOutcome::Failed { error, then } => {
+                let then = match (then, request) {
+                    // A code that was never sent cannot be typed again.
+                    (AfterStepUpFailure::RetryCode, SessionRequest::StartStepUp(_)) => {
+                        AfterStepUpFailure::NewChallenge { wait: None }
+                    }
+                    _ => then,
+                };
+                if then == AfterStepUpFailure::RetryCode {
+                    self.set_step_up(StepUpState::CodeSent(channel));
+                }
+                self.fail_step_up(error, then, now);
+            }
+        }
+    }
+
+    fn fail_step_up(&mut self, error: Error, then: AfterStepUpFailure, now: Instant) {
+        self.last_error = Some(error);
+        self.emit(EventKind::StepUpFailed);
+        match then {
+            AfterStepUpFailure::RetryCode => {}
+            AfterStepUpFailure::NewChallenge { wait } => {
+                self.set_step_up(StepUpState::Needed);
+                if let Some(wait) = wait {
+                    self.challenge_not_before = self.challenge_not_before.max(now + wait);
+                }
+            }
+            AfterStepUpFailure::LogInAgain => {
+                if matches!(self.state, State::Active(_)) {
+                    self.expire(ExpiryReason::StepUpExhausted);
+                }
+            }
+        }
     }
 
     /// Judges the response to an application call sent under `ticket`.
@@ -327,7 +550,22 @@ impl<P: Provider> Session<P> {
                 }
                 Verdict::Replay
             }
-            Reply::StepUpRequired => Verdict::StepUp,
+            Reply::StepUpRequired => {
+                let current = ticket.generation == self.generation;
+                if current
+                    && let State::Active(times) = &mut self.state
+                    && matches!(
+                        times.step_up,
+                        StepUpState::NotNeeded | StepUpState::SteppedUp
+                    )
+                {
+                    // The server decides how long step-up lasts: when it
+                    // asks again, the session needs it again.
+                    times.step_up = StepUpState::Needed;
+                    self.emit(EventKind::StepUpRequired);
+                }
+                Verdict::StepUp
+            }
             Reply::RateLimited(wait) => Verdict::RateLimited {
                 until: now + wait.unwrap_or(self.config.rate_limit_wait),
             },
@@ -351,6 +589,10 @@ impl<P: Provider> Session<P> {
                 let outcome = self.provider.read_login(step, response, &mut self.token);
                 self.after_login_step(outcome, now);
             }
+            SessionRequest::StartStepUp(_) | SessionRequest::VerifyCode(_) => {
+                let outcome = self.provider.read_step_up(request, response);
+                self.after_step_up(request, outcome, now);
+            }
             SessionRequest::Logout => self.finish_logout(),
         }
     }
@@ -365,6 +607,14 @@ impl<P: Provider> Session<P> {
             SessionRequest::Login(_) => {
                 self.token.clear();
                 self.retry_later(RetryHint::without_wait(Error::Transport), now);
+            }
+            SessionRequest::StartStepUp(_) => {
+                let next = AfterStepUpFailure::NewChallenge { wait: None };
+                self.fail_step_up(Error::Transport, next, now);
+            }
+            SessionRequest::VerifyCode(channel) => {
+                self.set_step_up(StepUpState::CodeSent(channel));
+                self.fail_step_up(Error::Transport, AfterStepUpFailure::RetryCode, now);
             }
             SessionRequest::Logout => self.finish_logout(),
         }
@@ -394,7 +644,7 @@ impl<P: Provider> Session<P> {
         match self.state {
             State::Rejected | State::LoggingOut => {}
             State::Active(_) if self.provider.has_logout() => {
-                if self.queue(SessionRequest::Logout).is_ok() {
+                if self.queue(SessionRequest::Logout, "").is_ok() {
                     self.state = State::LoggingOut;
                 } else {
                     self.finish_logout();
@@ -436,6 +686,11 @@ impl<P: Provider> Session<P> {
             EventKind::RetryScheduled { until, attempt } => {
                 Event::RetryScheduled { until, attempt }
             }
+            EventKind::StepUpRequired => Event::StepUpRequired,
+            EventKind::CodeSent => Event::CodeSent,
+            EventKind::AwaitingApproval => Event::AwaitingApproval,
+            EventKind::SteppedUp => Event::SteppedUp,
+            EventKind::StepUpFailed => Event::StepUpFailed(self.last_error.as_ref()?),
             EventKind::LoggedOut => Event::LoggedOut,
             EventKind::LoginRejected => Event::LoginRejected(self.last_error.as_ref()?),
             EventKind::GaveUp => Event::GaveUp(self.last_error.as_ref()?),
@@ -473,7 +728,7 @@ impl<P: Provider> Session<P> {
         if step == LoginStep::FIRST {
             self.forget_token();
         }
-        match self.queue(SessionRequest::Login(step)) {
+        match self.queue(SessionRequest::Login(step), "") {
             Ok(()) => {
                 self.state = State::LoggingIn {
                     step,
@@ -488,11 +743,16 @@ impl<P: Provider> Session<P> {
     }
 
     /// Writes `request` into the body buffer and makes it the one in flight.
-    fn queue(&mut self, request: SessionRequest) -> Result<(), Error> {
+    fn queue(&mut self, request: SessionRequest, one_time_code: &str) -> Result<(), Error> {
         self.in_flight = None;
         self.body.clear();
+        let secrets = RequestSecrets {
+            credentials: &self.credentials,
+            token: &self.token,
+            one_time_code,
+        };
         self.provider
-            .write_body(request, &self.credentials, &self.token, &mut self.body)?;
+            .write_body(request, &secrets, &mut self.body)?;
         self.provider
             .head(request, &self.credentials, &self.token)
             .map(drop)?;
@@ -522,9 +782,9 @@ impl<P: Provider> Session<P> {
         };
         match outcome {
             LoginOutcome::Next(step) => self.queue_login(step, failures, now),
-            LoginOutcome::LoggedIn(lifetime) => {
+            LoginOutcome::LoggedIn(new_token) => {
                 if is_header_safe(self.token.as_bytes()) {
-                    self.activate(lifetime, sent_at);
+                    self.activate(new_token, sent_at);
                 } else {
                     self.token.clear();
                     let error = Error::InvalidHeaderValue { what: "token" };
@@ -539,16 +799,21 @@ impl<P: Provider> Session<P> {
         }
     }
 
-    fn activate(&mut self, lifetime: Lifetime, sent_at: Instant) {
+    fn activate(&mut self, new_token: NewToken, sent_at: Instant) {
         let margin = self.config.expiry_margin;
         let times = TokenTimes {
             idle_deadline: self
                 .provider
                 .idle_timeout()
                 .map(|idle| self.idle_deadline(sent_at, idle)),
-            expires_at: lifetime
-                .total
+            expires_at: new_token
+                .lifetime
                 .map(|total| sent_at + total.saturating_sub(margin)),
+            step_up: if new_token.stepped_up {
+                StepUpState::SteppedUp
+            } else {
+                StepUpState::NotNeeded
+            },
         };
         self.generation = self.generation.wrapping_add(1);
         self.last_error = None;

@@ -12,7 +12,7 @@ use crate::error::{ApiError, CredentialError, CredentialProblem, Error, FieldErr
 use crate::grant::Level;
 use crate::json::{self, ParamObject, Text, overflow};
 use crate::provider::{
-    Lifetime, LoginOutcome, LoginStep, Provider, Reply, RetryHint, SessionRequest,
+    LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, RetryHint, SessionRequest,
 };
 use crate::response::{Response, is_success};
 use crate::secret::SecretBuf;
@@ -149,13 +149,13 @@ impl Provider for Currencycloud {
     fn write_body(
         &self,
         request: SessionRequest,
-        credentials: &CurrencycloudCredentials,
-        _token: &Self::Token,
+        secrets: &RequestSecrets<'_, CurrencycloudCredentials, Self::Token>,
         body: &mut Self::Body,
     ) -> Result<(), Error> {
         if request != SessionRequest::Login(LoginStep::FIRST) {
             return Ok(());
         }
+        let credentials = secrets.credentials;
         for (name, value) in [
             ("login_id", credentials.login_id.as_bytes()),
             ("api_key", credentials.api_key.as_bytes()),
@@ -212,7 +212,7 @@ impl Provider for Currencycloud {
         let status = response.status();
         match status {
             _ if is_success(status) => match read_token(response, token) {
-                Ok(()) => LoginOutcome::LoggedIn(Lifetime::default()),
+                Ok(()) => LoginOutcome::LoggedIn(NewToken::default()),
                 Err(error) => LoginOutcome::Retry(RetryHint::without_wait(error)),
             },
             429 | 500..=599 => {
@@ -255,21 +255,62 @@ fn read_token<R: Response + ?Sized>(
     /// Borrowed, so the token is copied once, into the buffer that wipes it.
     #[derive(Deserialize)]
     struct LoginBody<'a> {
-        auth_token: &'a str,
+        #[serde(borrow)]
+        auth_token: RawToken<'a>,
     }
     let status = response.status();
     let body: LoginBody<'_> = json::parse(response.body(), "login response", status)?;
-    if body.auth_token.is_empty() {
+    let RawToken::Plain(auth_token) = body.auth_token else {
+        return Err(Error::InvalidHeaderValue { what: "token" });
+    };
+    if auth_token.is_empty() {
         return Err(Error::Malformed {
             what: "login response",
             status,
         });
     }
-    if !crate::provider::is_header_safe(body.auth_token.as_bytes()) {
+    if !crate::provider::is_header_safe(auth_token.as_bytes()) {
         return Err(Error::InvalidHeaderValue { what: "token" });
     }
     token.clear();
-    token.extend(body.auth_token.as_bytes(), "token")
+    token.extend(auth_token.as_bytes(), "token")
+}
+
+/// The token as the body spells it. A Currencycloud token is hexadecimal:
+/// one written with JSON escapes (`\u0001`, `\n`) is no such token, and is
+/// refused rather than copied out of the parser's scratch buffer. (A plain
+/// `&str` would refuse it too, but with serde's message quoting the value,
+/// on which serde-json-core panics when it is long.)
+enum RawToken<'a> {
+    Plain(&'a str),
+    Escaped,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawToken<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawTokenVisitor;
+
+        impl<'de> Visitor<'de> for RawTokenVisitor {
+            type Value = RawToken<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a token")
+            }
+
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                text: &'de str,
+            ) -> Result<RawToken<'de>, E> {
+                Ok(RawToken::Plain(text))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, _text: &str) -> Result<RawToken<'de>, E> {
+                Ok(RawToken::Escaped)
+            }
+        }
+
+        deserializer.deserialize_str(RawTokenVisitor)
+    }
 }
 
 /// The error a Currencycloud error answer carries.
@@ -302,17 +343,7 @@ fn parse_error<R: Response + ?Sized>(response: &R) -> Result<ApiError, Error> {
     }
 
     let status = response.status();
-    let mut error = ApiError::status(status);
-    if let Some(id) = response.header("x-request-id") {
-        let id = core::str::from_utf8(id).map_err(|_| Error::Malformed {
-            what: "X-Request-Id header",
-            status,
-        })?;
-        error.request_id = Text::new(id).map_err(|_| Error::Overflow {
-            what: "X-Request-Id header",
-            capacity: 64,
-        })?;
-    }
+    let mut error = ApiError::with_request_id(status, response, "X-Request-Id")?;
     let body = response.body();
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(error);
