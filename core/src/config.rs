@@ -19,10 +19,23 @@ use core::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
     /// A token is treated as lapsed this long before the server would lapse
-    /// it (idle timeout or lifetime), so that a call never leaves with a
+    /// it (idle timeout or lifetime; for a lifetime, at most a twentieth of it), so that a call never leaves with a
     /// token that expires on its way. Default 30 s: longer than any sane
     /// network round trip, a tenth of Weavr's 5-minute idle timeout.
     pub expiry_margin: Duration,
+    /// A token with a known lifetime (a JWT's `exp`) is replaced this long
+    /// before it lapses, at a random moment in a window as wide again, so
+    /// that clients started together spread their logins; calls keep
+    /// using the old token meanwhile. Capped at a tenth of the lifetime.
+    /// Default 60 s: a minute is ample for a login round trip and retries,
+    /// and costs a one-hour token under 3% of its life. Zero turns
+    /// refreshing off (the token is replaced when it lapses).
+    pub refresh_ahead: Duration,
+    /// The Unix time (seconds) at [`Instant::ZERO`](crate::Instant::ZERO),
+    /// if the caller knows it. Only a token that states its end (`exp`) but
+    /// not its start (`iat`) needs it; without it such a token lives until
+    /// a `401`.
+    pub unix_time_at_zero: Option<u64>,
     /// The first retry of a failed login waits up to this long. Default 1 s.
     pub backoff_base: Duration,
     /// No retry waits longer than this (unless the server asks for longer
@@ -44,6 +57,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             expiry_margin: Duration::from_secs(30),
+            refresh_ahead: Duration::from_secs(60),
+            unix_time_at_zero: None,
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
             max_attempts: 5,

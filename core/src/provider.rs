@@ -131,6 +131,10 @@ pub struct NewToken {
     /// The token's whole life, counted from the instant its login was sent;
     /// `None` when only idleness (or a `401`) ends it.
     pub lifetime: Option<Duration>,
+    /// The token's end in Unix seconds, for a token that gives no lifetime
+    /// (a JWT with `exp` but no `iat`). Used only when the caller gave the
+    /// wall-clock time in [`Config::unix_time_at_zero`](crate::Config::unix_time_at_zero).
+    pub expires_at_unix: Option<u64>,
     /// Whether the token has already passed strong customer authentication.
     pub stepped_up: bool,
 }

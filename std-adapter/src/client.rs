@@ -189,13 +189,15 @@ impl<P: Provider> Client<P> {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
         let (parts, body) = request.into_parts();
-        let target = parts.uri.to_string();
+        // Refused before a token is asked for: a call to another origin
+        // must not cost a login.
+        let url = self.transport.base.join(&parts.uri.to_string())?;
         let mut replayed = false;
         loop {
             let (grant_headers, ticket) = self.grant(level)?;
             let mut outgoing = http::Request::builder()
                 .method(parts.method.clone())
-                .uri(self.transport.base.join(&target)?)
+                .uri(url.clone())
                 .body(body.clone())
                 .map_err(|error| Error::Config(error.to_string()))?;
             let headers = outgoing.headers_mut();
@@ -247,6 +249,8 @@ impl<P: Provider> Client<P> {
     /// in afresh. An error says only that the server may not have heard.
     pub fn logout(&self) -> Result<(), Error> {
         let mut shared = self.lock();
+        // A token whose time is up must not travel, not even to log out.
+        self.catch_up(&mut shared);
         shared.session.logout();
         self.drain_events(&mut shared);
         match self.take_transmit(&mut shared)? {
@@ -283,10 +287,7 @@ impl<P: Provider> Client<P> {
         let mut shared = self.lock();
         let give_ups_seen = shared.give_ups;
         loop {
-            let now = self.now();
-            if shared.session.poll_timeout().is_some_and(|at| at <= now) {
-                shared.session.handle_timeout(now);
-            }
+            let now = self.catch_up(&mut shared);
             let not_ready = match shared.session.authorize(level, now) {
                 Ok(grant) => {
                     let mut headers = http::HeaderMap::new();
@@ -341,6 +342,16 @@ impl<P: Provider> Client<P> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+    }
+
+    /// Lets the session see the time: a lapsed token is dropped, a backoff
+    /// that is over ends. Returns the time it was told.
+    fn catch_up(&self, shared: &mut Shared<P>) -> Instant {
+        let now = self.now();
+        if shared.session.poll_timeout().is_some_and(|at| at <= now) {
+            shared.session.handle_timeout(now);
+        }
+        now
     }
 
     /// The session's next request, as an `http::Request`.

@@ -422,8 +422,8 @@ fn read_access_token<R: Response + ?Sized>(
         json::parse(response.body(), "access token response", response.status())?;
     store_token(body.token, token)?;
     Ok(LoginOutcome::LoggedIn(NewToken {
-        lifetime: None,
         stepped_up: body.status == Some("STEPPED_UP"),
+        ..NewToken::default()
     }))
 }
 

@@ -5,17 +5,17 @@
 //! answer to anything but the current request is ignored: a late login
 //! answer cannot revive a session that was logged out (invariant 5).
 
-use core::time::Duration;
+mod login;
+mod step_up;
 
 use crate::backoff::Jitter;
 use crate::config::Config;
 use crate::error::Error;
-use crate::error::{ApiError, ErrorKind, StepUpError};
 use crate::event::{Event, ExpiryReason};
 use crate::grant::{Grant, Level, NotReady, Ticket, Verdict};
 use crate::provider::{
-    AfterStepUpFailure, Channel, LoginOutcome, LoginStep, NewToken, Provider, Reply,
-    RequestSecrets, RetryHint, SessionRequest, StepUpOutcome, is_header_safe,
+    AfterStepUpFailure, Channel, LoginOutcome, LoginStep, Provider, Reply, RequestSecrets,
+    RetryHint, SessionRequest,
 };
 use crate::response::Response;
 use crate::secret::Buffer;
@@ -99,6 +99,16 @@ pub enum StepUpRefused {
     InvalidCode,
 }
 
+/// A login in progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LoginProgress {
+    step: LoginStep,
+    /// Failed logins in a row before this one.
+    failures: u32,
+    /// When this step was queued: the token's life is counted from here.
+    sent_at: Instant,
+}
+
 /// What the session knows about its token while it is active.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct TokenTimes {
@@ -107,6 +117,12 @@ struct TokenTimes {
     idle_deadline: Option<Instant>,
     /// The token's own lifetime (less the margin) ends here.
     expires_at: Option<Instant>,
+    /// A new login starts here, while this token keeps serving.
+    refresh_at: Option<Instant>,
+    /// The refresh login in flight, if any.
+    refresh: Option<LoginProgress>,
+    /// Refresh logins that failed in a row.
+    refresh_failures: u32,
     /// Strong customer authentication of this token.
     step_up: StepUpState,
 }
@@ -122,30 +138,27 @@ impl TokenTimes {
         }
     }
 
+    /// Whether a refresh login is due and none is in flight.
+    fn refresh_due(&self, now: Instant) -> bool {
+        self.refresh.is_none() && self.refresh_at.is_some_and(|at| now >= at)
+    }
+
     fn next_deadline(&self) -> Option<Instant> {
-        match (self.idle_deadline, self.expires_at) {
-            (Some(idle), Some(expiry)) => Some(idle.min(expiry)),
-            (one, other) => one.or(other),
-        }
+        let refresh_at = self.refresh_at.filter(|_| self.refresh.is_none());
+        [self.idle_deadline, self.expires_at, refresh_at]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     LoggedOut,
-    LoggingIn {
-        step: LoginStep,
-        /// Failed logins in a row before this one.
-        failures: u32,
-        /// When this step was queued: the token's life is counted from here.
-        sent_at: Instant,
-    },
+    LoggingIn(LoginProgress),
     Active(TokenTimes),
     Expired(ExpiryReason),
-    Waiting {
-        until: Instant,
-        failures: u32,
-    },
+    Waiting { until: Instant, failures: u32 },
     Rejected,
     LoggingOut,
 }
@@ -182,7 +195,10 @@ pub struct Session<P: Provider> {
     provider: P,
     credentials: P::Credentials,
     config: Config,
+    /// The token that serves calls.
     token: P::Token,
+    /// Where a login writes, so that a refresh leaves `token` alone.
+    login_token: P::Token,
     body: P::Body,
     state: State,
     generation: u64,
@@ -226,6 +242,7 @@ impl<P: Provider> Session<P> {
             credentials,
             config,
             token: P::Token::default(),
+            login_token: P::Token::default(),
             body: P::Body::default(),
             state: State::LoggedOut,
             generation: 0,
@@ -244,7 +261,9 @@ impl<P: Provider> Session<P> {
     pub fn state(&self) -> SessionState {
         match self.state {
             State::LoggedOut => SessionState::LoggedOut,
-            State::LoggingIn { step, .. } => SessionState::LoggingIn { step },
+            State::LoggingIn(progress) => SessionState::LoggingIn {
+                step: progress.step,
+            },
             State::Active(_) => SessionState::Active,
             State::Expired(why) => SessionState::Expired { why },
             State::Waiting { until, failures } => SessionState::Waiting {
@@ -289,10 +308,7 @@ impl<P: Provider> Session<P> {
     pub fn login(&mut self, now: Instant) {
         match self.state {
             State::LoggedOut | State::Expired(_) | State::Rejected => self.begin_login(now),
-            State::LoggingIn { .. }
-            | State::Active(_)
-            | State::Waiting { .. }
-            | State::LoggingOut => {}
+            State::LoggingIn(_) | State::Active(_) | State::Waiting { .. } | State::LoggingOut => {}
         }
     }
 
@@ -348,11 +364,7 @@ impl<P: Provider> Session<P> {
     /// Leaves the session `Active` with a token that has not lapsed, or
     /// says why it cannot be, starting a login where one is needed.
     fn make_ready(&mut self, now: Instant) -> Result<(), NotReady> {
-        if let State::Active(times) = self.state
-            && let Some(why) = times.lapsed(now)
-        {
-            self.expire(why);
-        }
+        self.check_token(now);
         match self.state {
             State::Active(_) => return Ok(()),
             State::LoggedOut | State::Expired(_) => self.begin_login(now),
@@ -366,169 +378,6 @@ impl<P: Provider> Session<P> {
             State::LoggingOut => NotReady::LoggingOut,
             _ => NotReady::LoggingIn,
         })
-    }
-
-    /// Passes if the active token is stepped up; otherwise notes that
-    /// step-up is needed (telling the caller once) or in progress.
-    fn check_stepped_up(&mut self) -> Result<(), NotReady> {
-        let State::Active(times) = &mut self.state else {
-            return Err(NotReady::LoggingIn);
-        };
-        match times.step_up {
-            StepUpState::SteppedUp => Ok(()),
-            StepUpState::NotNeeded => {
-                times.step_up = StepUpState::Needed;
-                self.emit(EventKind::StepUpRequired);
-                Err(NotReady::StepUpRequired)
-            }
-            StepUpState::Needed => Err(NotReady::StepUpRequired),
-            StepUpState::Requested(_)
-            | StepUpState::CodeSent(_)
-            | StepUpState::Verifying(_)
-            | StepUpState::AwaitingApproval(_) => Err(NotReady::SteppingUp),
-        }
-    }
-
-    /// Where the active token stands with step-up (`NotNeeded` without one).
-    pub fn step_up_state(&self) -> StepUpState {
-        match self.state {
-            State::Active(times) => times.step_up,
-            _ => StepUpState::NotNeeded,
-        }
-    }
-
-    /// Asks for a step-up challenge on `channel`: an SMS code, or a push
-    /// the user approves on a device. Queues the request; the answer brings
-    /// [`Event::CodeSent`] or [`Event::AwaitingApproval`].
-    pub fn start_step_up(&mut self, channel: Channel, now: Instant) -> Result<(), StepUpRefused> {
-        if !self.provider.supports_step_up() {
-            return Err(StepUpRefused::Unsupported);
-        }
-        let State::Active(times) = self.state else {
-            return Err(StepUpRefused::NotLoggedIn);
-        };
-        if times.lapsed(now).is_some() {
-            return Err(StepUpRefused::NotLoggedIn);
-        }
-        match times.step_up {
-            StepUpState::SteppedUp => return Err(StepUpRefused::AlreadySteppedUp),
-            StepUpState::Requested(_) | StepUpState::Verifying(_) => {
-                return Err(StepUpRefused::InProgress);
-            }
-            _ => {}
-        }
-        if now < self.challenge_not_before {
-            return Err(StepUpRefused::TooSoon {
-                until: self.challenge_not_before,
-            });
-        }
-        if let Err(error) = self.queue(SessionRequest::StartStepUp(channel), "") {
-            self.fail_step_up(error, AfterStepUpFailure::NewChallenge { wait: None }, now);
-            return Ok(());
-        }
-        self.challenge_not_before = now + self.provider.step_up_resend_interval();
-        self.set_step_up(StepUpState::Requested(channel));
-        Ok(())
-    }
-
-    /// Sends the one-time code the user received. The code goes into the
-    /// request body only, which is wiped when the answer arrives.
-    pub fn submit_code(&mut self, code: &str, now: Instant) -> Result<(), StepUpRefused> {
-        let StepUpState::CodeSent(channel) = self.step_up_state() else {
-            return Err(StepUpRefused::NothingToAnswer);
-        };
-        let well_formed =
-            (1..=16).contains(&code.len()) && code.bytes().all(|byte| byte.is_ascii_alphanumeric());
-        if !well_formed {
-            return Err(StepUpRefused::InvalidCode);
-        }
-        if let Err(error) = self.queue(SessionRequest::VerifyCode(channel), code) {
-            self.fail_step_up(error, AfterStepUpFailure::RetryCode, now);
-            return Ok(());
-        }
-        self.set_step_up(StepUpState::Verifying(channel));
-        Ok(())
-    }
-
-    /// Reports the user's answer to a push challenge, which the API
-    /// delivers to the application out of band (a webhook).
-    pub fn report_push_result(
-        &mut self,
-        approved: bool,
-        now: Instant,
-    ) -> Result<(), StepUpRefused> {
-        let StepUpState::AwaitingApproval(_) = self.step_up_state() else {
-            return Err(StepUpRefused::NothingToAnswer);
-        };
-        if approved {
-            self.set_step_up(StepUpState::SteppedUp);
-            self.emit(EventKind::SteppedUp);
-        } else {
-            let mut declined = ApiError::status(0);
-            declined.kind = ErrorKind::StepUp(StepUpError::Declined);
-            let next = AfterStepUpFailure::NewChallenge { wait: None };
-            self.fail_step_up(Error::Api(declined), next, now);
-        }
-        Ok(())
-    }
-
-    fn set_step_up(&mut self, step_up: StepUpState) {
-        if let State::Active(times) = &mut self.state {
-            times.step_up = step_up;
-        }
-    }
-
-    fn after_step_up(&mut self, request: SessionRequest, outcome: StepUpOutcome, now: Instant) {
-        let (SessionRequest::StartStepUp(channel) | SessionRequest::VerifyCode(channel)) = request
-        else {
-            return;
-        };
-        match outcome {
-            StepUpOutcome::CodeSent => {
-                self.set_step_up(StepUpState::CodeSent(channel));
-                self.emit(EventKind::CodeSent);
-            }
-            StepUpOutcome::AwaitingApproval => {
-                self.set_step_up(StepUpState::AwaitingApproval(channel));
-                self.emit(EventKind::AwaitingApproval);
-            }
-            StepUpOutcome::SteppedUp => {
-                self.set_step_up(StepUpState::SteppedUp);
-                self.emit(EventKind::SteppedUp);
-            }
-            StepUpOutcome::Failed { error, then } => {
-                let then = match (then, request) {
-                    // A code that was never sent cannot be typed again.
-                    (AfterStepUpFailure::RetryCode, SessionRequest::StartStepUp(_)) => {
-                        AfterStepUpFailure::NewChallenge { wait: None }
-                    }
-                    _ => then,
-                };
-                if then == AfterStepUpFailure::RetryCode {
-                    self.set_step_up(StepUpState::CodeSent(channel));
-                }
-                self.fail_step_up(error, then, now);
-            }
-        }
-    }
-
-    fn fail_step_up(&mut self, error: Error, then: AfterStepUpFailure, now: Instant) {
-        self.last_error = Some(error);
-        self.emit(EventKind::StepUpFailed);
-        match then {
-            AfterStepUpFailure::RetryCode => {}
-            AfterStepUpFailure::NewChallenge { wait } => {
-                self.set_step_up(StepUpState::Needed);
-                if let Some(wait) = wait {
-                    self.challenge_not_before = self.challenge_not_before.max(now + wait);
-                }
-            }
-            AfterStepUpFailure::LogInAgain => {
-                if matches!(self.state, State::Active(_)) {
-                    self.expire(ExpiryReason::StepUpExhausted);
-                }
-            }
-        }
     }
 
     /// Judges the response to an application call sent under `ticket`.
@@ -586,7 +435,9 @@ impl<P: Provider> Session<P> {
         };
         match request {
             SessionRequest::Login(step) => {
-                let outcome = self.provider.read_login(step, response, &mut self.token);
+                let outcome = self
+                    .provider
+                    .read_login(step, response, &mut self.login_token);
                 self.after_login_step(outcome, now);
             }
             SessionRequest::StartStepUp(_) | SessionRequest::VerifyCode(_) => {
@@ -605,8 +456,8 @@ impl<P: Provider> Session<P> {
         };
         match request {
             SessionRequest::Login(_) => {
-                self.token.clear();
-                self.retry_later(RetryHint::without_wait(Error::Transport), now);
+                let failure = RetryHint::without_wait(Error::Transport);
+                self.after_login_step(LoginOutcome::Retry(failure), now);
             }
             SessionRequest::StartStepUp(_) => {
                 let next = AfterStepUpFailure::NewChallenge { wait: None };
@@ -626,12 +477,22 @@ impl<P: Provider> Session<P> {
             State::Waiting { until, failures } if now >= until => {
                 self.queue_login(LoginStep::FIRST, failures, now);
             }
-            State::Active(times) => {
-                if let Some(why) = times.lapsed(now) {
-                    self.expire(why);
-                }
-            }
+            State::Active(_) => self.check_token(now),
             _ => {}
+        }
+    }
+
+    /// Expires the active token if it lapsed, or starts its refresh if one
+    /// is due (and nothing else is in flight, and no backoff runs).
+    fn check_token(&mut self, now: Instant) {
+        let State::Active(times) = self.state else {
+            return;
+        };
+        if let Some(why) = times.lapsed(now) {
+            self.expire(why);
+        } else if times.refresh_due(now) && self.in_flight.is_none() && now >= self.login_not_before
+        {
+            self.begin_refresh(now);
         }
     }
 
@@ -664,10 +525,8 @@ impl<P: Provider> Session<P> {
         let (id, request) = (in_flight.id, in_flight.request);
         // The head was built once when the request was queued; the provider
         // answers the same now.
-        let head = self
-            .provider
-            .head(request, &self.credentials, &self.token)
-            .ok()?;
+        let token = self.token_for(request);
+        let head = self.provider.head(request, &self.credentials, token).ok()?;
         Some(Transmit {
             id,
             method: head.method,
@@ -706,55 +565,24 @@ impl<P: Provider> Session<P> {
         }
     }
 
-    // ---- transitions ----
-
-    fn begin_login(&mut self, now: Instant) {
-        let failures = match self.state {
-            State::Waiting { failures, .. } => failures,
-            _ => 0,
-        };
-        if now < self.login_not_before {
-            self.forget_token();
-            self.state = State::Waiting {
-                until: self.login_not_before,
-                failures,
-            };
-        } else {
-            self.queue_login(LoginStep::FIRST, failures, now);
-        }
-    }
-
-    fn queue_login(&mut self, step: LoginStep, failures: u32, now: Instant) {
-        if step == LoginStep::FIRST {
-            self.forget_token();
-        }
-        match self.queue(SessionRequest::Login(step), "") {
-            Ok(()) => {
-                self.state = State::LoggingIn {
-                    step,
-                    failures,
-                    sent_at: now,
-                };
-            }
-            // The request cannot even be written (credentials too long for
-            // the body buffer): no retry can help.
-            Err(error) => self.reject(error),
-        }
-    }
-
     /// Writes `request` into the body buffer and makes it the one in flight.
     fn queue(&mut self, request: SessionRequest, one_time_code: &str) -> Result<(), Error> {
         self.in_flight = None;
         self.body.clear();
+        // Borrowed field by field, so that the body can be written meanwhile.
+        let token = match request {
+            SessionRequest::Login(_) => &self.login_token,
+            _ => &self.token,
+        };
         let secrets = RequestSecrets {
             credentials: &self.credentials,
-            token: &self.token,
+            token,
             one_time_code,
         };
         self.provider
             .write_body(request, &secrets, &mut self.body)?;
         self.provider
-            .head(request, &self.credentials, &self.token)
+            .head(request, &self.credentials, token)
             .map(drop)?;
         self.next_request_id = self.next_request_id.wrapping_add(1);
         self.in_flight = Some(InFlight {
@@ -765,6 +593,15 @@ impl<P: Provider> Session<P> {
         Ok(())
     }
 
+    /// The token buffer a request carries: logins their own (an
+    /// intermediate token), everything else the active token.
+    fn token_for(&self, request: SessionRequest) -> &P::Token {
+        match request {
+            SessionRequest::Login(_) => &self.login_token,
+            _ => &self.token,
+        }
+    }
+
     /// Takes the request in flight if `id` names it, wiping its body.
     fn take_in_flight(&mut self, id: RequestId) -> Option<SessionRequest> {
         let in_flight = self.in_flight.filter(|in_flight| in_flight.id == id)?;
@@ -773,108 +610,10 @@ impl<P: Provider> Session<P> {
         Some(in_flight.request)
     }
 
-    fn after_login_step(&mut self, outcome: LoginOutcome, now: Instant) {
-        let State::LoggingIn {
-            failures, sent_at, ..
-        } = self.state
-        else {
-            return;
-        };
-        match outcome {
-            LoginOutcome::Next(step) => self.queue_login(step, failures, now),
-            LoginOutcome::LoggedIn(new_token) => {
-                if is_header_safe(self.token.as_bytes()) {
-                    self.activate(new_token, sent_at);
-                } else {
-                    self.token.clear();
-                    let error = Error::InvalidHeaderValue { what: "token" };
-                    self.retry_later(RetryHint::without_wait(error), now);
-                }
-            }
-            LoginOutcome::Rejected(error) => self.reject(error),
-            LoginOutcome::Retry(hint) => {
-                self.token.clear();
-                self.retry_later(hint, now);
-            }
-        }
-    }
-
-    fn activate(&mut self, new_token: NewToken, sent_at: Instant) {
-        let margin = self.config.expiry_margin;
-        let times = TokenTimes {
-            idle_deadline: self
-                .provider
-                .idle_timeout()
-                .map(|idle| self.idle_deadline(sent_at, idle)),
-            expires_at: new_token
-                .lifetime
-                .map(|total| sent_at + total.saturating_sub(margin)),
-            step_up: if new_token.stepped_up {
-                StepUpState::SteppedUp
-            } else {
-                StepUpState::NotNeeded
-            },
-        };
-        self.generation = self.generation.wrapping_add(1);
-        self.last_error = None;
-        self.state = State::Active(times);
-        self.emit(EventKind::LoggedIn {
-            generation: self.generation,
-        });
-    }
-
-    fn idle_deadline(&self, activity: Instant, idle: Duration) -> Instant {
-        activity + idle.saturating_sub(self.config.expiry_margin)
-    }
-
-    fn reject(&mut self, error: Error) {
-        self.forget_token();
-        self.last_error = Some(error);
-        self.state = State::Rejected;
-        self.emit(EventKind::LoginRejected);
-    }
-
-    fn retry_later(&mut self, hint: RetryHint, now: Instant) {
-        let State::LoggingIn { failures, .. } = self.state else {
-            return;
-        };
-        let attempt = failures.saturating_add(1);
-        let server_wait = match hint.retry_after {
-            Some(wait) => Some(wait),
-            None if hint.rate_limited => Some(self.config.rate_limit_wait),
-            None => None,
-        };
-        self.last_error = Some(hint.error);
-        let wait = self.jitter.retry_delay(&self.config, attempt, server_wait);
-        let until = now + wait;
-        self.login_not_before = until;
-        if attempt >= self.config.max_attempts {
-            self.state = State::LoggedOut;
-            self.emit(EventKind::GaveUp);
-        } else {
-            self.state = State::Waiting {
-                until,
-                failures: attempt,
-            };
-            self.emit(EventKind::RetryScheduled { until, attempt });
-        }
-    }
-
-    fn expire(&mut self, why: ExpiryReason) {
-        self.forget_token();
-        self.state = State::Expired(why);
-        self.emit(EventKind::Expired { why });
-    }
-
-    fn finish_logout(&mut self) {
-        self.forget_token();
-        self.state = State::LoggedOut;
-        self.emit(EventKind::LoggedOut);
-    }
-
-    /// Wipes the token and drops any request in flight.
+    /// Wipes the tokens and drops any request in flight.
     fn forget_token(&mut self) {
         self.token.clear();
+        self.login_token.clear();
         self.body.clear();
         self.in_flight = None;
     }
