@@ -44,6 +44,8 @@ pub enum Error {
         /// What was asked for.
         what: &'static str,
     },
+    /// A token that is not a JWT we can read.
+    InvalidJwt(crate::jwt::JwtError),
     /// The user has several identities and none was configured.
     AmbiguousIdentity {
         /// How many the API listed.
@@ -67,6 +69,7 @@ impl fmt::Display for Error {
             }
             Error::Transport => f.write_str("the request got no answer"),
             Error::Unsupported { what } => write!(f, "{what} is not supported by this API"),
+            Error::InvalidJwt(problem) => fmt::Display::fmt(problem, f),
             Error::AmbiguousIdentity { count } => write!(
                 f,
                 "the user has {count} identities: configure which one to use"
@@ -110,6 +113,9 @@ pub struct ApiError {
     pub fields: heapless::Vec<FieldError, 4>,
     /// What the refusal means, where the API says more than a status.
     pub kind: ErrorKind,
+    /// A finer reason the API gives beside its code (the access-key API's
+    /// `details.reason`, such as `AccessKeyUnauthorized`); empty if none.
+    pub reason: Text<64>,
 }
 
 /// What an API error means beyond its status, where the API tells.
@@ -202,6 +208,9 @@ impl fmt::Display for ApiError {
         }
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
+        }
+        if !self.reason.is_empty() {
+            write!(f, " ({})", self.reason)?;
         }
         for (index, field) in self.fields.iter().enumerate() {
             let separator = if index == 0 { " (" } else { ", " };

@@ -56,6 +56,7 @@ mod error;
 mod event;
 mod grant;
 mod json;
+pub mod jwt;
 mod provider;
 pub mod providers;
 mod response;
