@@ -11,12 +11,13 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant as StdInstant};
 
 use authsession_core::{
-    Config, Event, Instant, Level, NotReady, Provider, Session, SessionState, Ticket, Transmit,
-    Verdict,
+    Channel, Config, Event, Instant, Level, NotReady, Provider, Session, SessionState, Ticket,
+    Transmit, Verdict,
 };
 
 use crate::error::Error;
 use crate::origin::BaseUrl;
+use crate::step_up::{StepUp, StepUpAnswer};
 use crate::transport::{HttpResponse, Timeouts, Transport, add_headers};
 
 /// A thread-safe, blocking API client that keeps one session alive.
@@ -34,21 +35,25 @@ use crate::transport::{HttpResponse, Timeouts, Transport, add_headers};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Client<P: Provider> {
-    transport: Transport,
-    shared: Mutex<Shared<P>>,
-    changed: Condvar,
+    pub(crate) transport: Transport,
+    pub(crate) shared: Mutex<Shared<P>>,
+    pub(crate) changed: Condvar,
     clock_origin: StdInstant,
     logout_on_drop: bool,
-    max_wait: Duration,
+    pub(crate) max_wait: Duration,
+    pub(crate) step_up: Option<StepUp>,
 }
 
-struct Shared<P: Provider> {
-    session: Session<P>,
+pub(crate) struct Shared<P: Provider> {
+    pub(crate) session: Session<P>,
     /// Threads sending one of the session's own requests right now.
     drivers: u32,
     /// How many times the session gave up; a waiter that saw it change
     /// fails instead of starting over.
     give_ups: u64,
+    /// A thread is stepping the session up (and may be waiting for the
+    /// user); the others wait for it.
+    pub(crate) stepping_up: bool,
 }
 
 /// Builds a [`Client`].
@@ -62,9 +67,24 @@ pub struct ClientBuilder<P: Provider> {
     timeouts: Timeouts,
     logout_on_drop: bool,
     max_wait: Duration,
+    step_up: Option<StepUp>,
 }
 
 impl<P: Provider> ClientBuilder<P> {
+    /// How the program steps the session up when a call needs it: the
+    /// channel to use, and a callback that receives the channel and returns
+    /// the code the user typed (SMS), the user's answer to a push, or a
+    /// refusal. The call is replayed after a successful step-up. Without
+    /// it, such calls fail with [`Error::StepUpRequired`].
+    pub fn step_up(
+        mut self,
+        channel: Channel,
+        callback: impl Fn(Channel) -> StepUpAnswer + Send + Sync + 'static,
+    ) -> Self {
+        self.step_up = Some(StepUp::new(channel, callback));
+        self
+    }
+
     /// The API's base URL (`https://`, or `http://` to a loopback address).
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = Some(base_url.into());
@@ -109,17 +129,19 @@ impl<P: Provider> ClientBuilder<P> {
                 session: Session::with_config(self.provider, self.credentials, self.config),
                 drivers: 0,
                 give_ups: 0,
+                stepping_up: false,
             }),
             changed: Condvar::new(),
             clock_origin: StdInstant::now(),
             logout_on_drop: self.logout_on_drop,
             max_wait: self.max_wait,
+            step_up: self.step_up,
         })
     }
 }
 
 /// A session request taken out of the session, ready to send.
-struct Outgoing {
+pub(crate) struct Outgoing {
     id: authsession_core::RequestId,
     request: http::Request<Vec<u8>>,
 }
@@ -135,6 +157,7 @@ impl<P: Provider> Client<P> {
             timeouts: Timeouts::default(),
             logout_on_drop: true,
             max_wait: Duration::from_secs(120),
+            step_up: None,
         }
     }
 
@@ -179,7 +202,9 @@ impl<P: Provider> Client<P> {
 
     /// Sends `request` (its URI a path under the base URL, or an absolute
     /// URL of the same origin) with the headers `level` needs. A call whose
-    /// token is refused is sent once more after the new login.
+    /// token is refused is sent once more after the new login; a call that
+    /// needs step-up is sent once more after the step-up, when a step-up
+    /// callback was given.
     ///
     /// Non-2xx answers the session has nothing to say about are returned as
     /// responses, not errors: they are the application's business.
@@ -193,8 +218,16 @@ impl<P: Provider> Client<P> {
         // must not cost a login.
         let url = self.transport.base.join(&parts.uri.to_string())?;
         let mut replayed = false;
+        let mut stepped_up = false;
         loop {
-            let (grant_headers, ticket) = self.grant(level)?;
+            let (grant_headers, ticket) = match self.grant(level) {
+                Err(Error::StepUpRequired) if self.step_up.is_some() && !stepped_up => {
+                    stepped_up = true;
+                    self.perform_step_up()?;
+                    continue;
+                }
+                granted => granted?,
+            };
             let mut outgoing = http::Request::builder()
                 .method(parts.method.clone())
                 .uri(url.clone())
@@ -221,6 +254,10 @@ impl<P: Provider> Client<P> {
                     replayed = true;
                 }
                 Verdict::Replay => return Err(Error::TokenRefused),
+                Verdict::StepUp if self.step_up.is_some() && !stepped_up => {
+                    stepped_up = true;
+                    self.perform_step_up()?;
+                }
                 Verdict::StepUp => return Err(Error::StepUpRequired),
                 Verdict::RateLimited { until } => {
                     return Err(Error::RateLimited {
@@ -282,7 +319,7 @@ impl<P: Provider> Client<P> {
 
     /// Waits until the session can authorize a call at `level`, sending the
     /// session's own requests from this thread when none is on its way.
-    fn grant(&self, level: Level) -> Result<(http::HeaderMap, Ticket), Error> {
+    pub(crate) fn grant(&self, level: Level) -> Result<(http::HeaderMap, Ticket), Error> {
         let started = StdInstant::now();
         let mut shared = self.lock();
         let give_ups_seen = shared.give_ups;
@@ -346,7 +383,7 @@ impl<P: Provider> Client<P> {
 
     /// Lets the session see the time: a lapsed token is dropped, a backoff
     /// that is over ends. Returns the time it was told.
-    fn catch_up(&self, shared: &mut Shared<P>) -> Instant {
+    pub(crate) fn catch_up(&self, shared: &mut Shared<P>) -> Instant {
         let now = self.now();
         if shared.session.poll_timeout().is_some_and(|at| at <= now) {
             shared.session.handle_timeout(now);
@@ -355,7 +392,7 @@ impl<P: Provider> Client<P> {
     }
 
     /// The session's next request, as an `http::Request`.
-    fn take_transmit(&self, shared: &mut Shared<P>) -> Result<Option<Outgoing>, Error> {
+    pub(crate) fn take_transmit(&self, shared: &mut Shared<P>) -> Result<Option<Outgoing>, Error> {
         let Some(transmit) = shared.session.poll_transmit() else {
             return Ok(None);
         };
@@ -389,7 +426,7 @@ impl<P: Provider> Client<P> {
 
     /// Sends a session request without the lock, hands the answer back to
     /// the session, and wakes the waiters.
-    fn drive<'a>(
+    pub(crate) fn drive<'a>(
         &'a self,
         mut shared: MutexGuard<'a, Shared<P>>,
         outgoing: Outgoing,
@@ -419,7 +456,7 @@ impl<P: Provider> Client<P> {
     }
 
     /// Logs the session's events and notes give-ups.
-    fn drain_events(&self, shared: &mut Shared<P>) {
+    pub(crate) fn drain_events(&self, shared: &mut Shared<P>) {
         let mut gave_up = false;
         while let Some(event) = shared.session.poll_event() {
             trace_event::<P>(&event);
@@ -431,11 +468,11 @@ impl<P: Provider> Client<P> {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Shared<P>> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Shared<P>> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn now(&self) -> Instant {
+    pub(crate) fn now(&self) -> Instant {
         let elapsed = self.clock_origin.elapsed().as_millis();
         Instant::from_millis(u64::try_from(elapsed).unwrap_or(u64::MAX))
     }
@@ -464,7 +501,7 @@ impl<P: Provider> std::fmt::Debug for Client<P> {
     }
 }
 
-fn last_error<P: Provider>(session: &Session<P>) -> authsession_core::Error {
+pub(crate) fn last_error<P: Provider>(session: &Session<P>) -> authsession_core::Error {
     session
         .last_error()
         .cloned()
@@ -486,6 +523,7 @@ fn trace_event<P: Provider>(event: &Event<'_>) {
         ),
         Event::GaveUp(error) => tracing::warn!(provider, %error, "gave up logging in"),
         Event::LoggedOut => tracing::info!(provider, "logged out"),
+        Event::StepUpFailed(error) => tracing::warn!(provider, %error, "step-up failed"),
         other => tracing::info!(provider, event = ?other, "session event"),
     }
 }

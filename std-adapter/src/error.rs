@@ -24,8 +24,14 @@ pub enum Error {
         /// How long to wait.
         retry_after: Duration,
     },
-    /// The call needs strong customer authentication first.
+    /// The call needs strong customer authentication first, and the client
+    /// has no step-up callback.
     StepUpRequired,
+    /// Step-up failed: a wrong code too often, an expired code, or the API
+    /// wants a new login first. The API's answer is inside.
+    StepUpFailed(authsession_core::Error),
+    /// The user (or the program) declined to step up.
+    StepUpDeclined,
     /// The token was refused again right after a fresh login.
     TokenRefused,
     /// The API answered with an error the session cannot fix.
@@ -47,6 +53,8 @@ impl fmt::Display for Error {
                 retry_after.as_secs_f64()
             ),
             Error::StepUpRequired => f.write_str("the call needs strong customer authentication"),
+            Error::StepUpFailed(error) => write!(f, "step-up failed: {error}"),
+            Error::StepUpDeclined => f.write_str("step-up was declined"),
             Error::TokenRefused => f.write_str("the token was refused again after a new login"),
             Error::Api(error) => write!(f, "API error: {error}"),
             Error::Config(message) => write!(f, "bad configuration: {message}"),
@@ -60,7 +68,10 @@ impl Error {
     /// The HTTP status of the API's answer behind this error, if any.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Rejected(error) | Error::GaveUp(error) | Error::Api(error) => match error {
+            Error::Rejected(error)
+            | Error::GaveUp(error)
+            | Error::Api(error)
+            | Error::StepUpFailed(error) => match error {
                 authsession_core::Error::Api(api) => Some(api.status),
                 authsession_core::Error::Malformed { status, .. } => Some(*status),
                 _ => None,

@@ -25,6 +25,7 @@
 mod client;
 mod error;
 mod origin;
+mod step_up;
 mod transport;
 
 #[cfg(feature = "sandbox")]
@@ -33,4 +34,5 @@ pub mod sandbox;
 pub use authsession_core;
 pub use client::{Client, ClientBuilder};
 pub use error::Error;
+pub use step_up::StepUpAnswer;
 pub use transport::{HttpResponse, Timeouts};
