@@ -6,14 +6,30 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use authsession_core::providers::access_key::{self, AccessKey, AccessKeyCredentials};
 use authsession_core::providers::currencycloud::{self, Currencycloud, CurrencycloudCredentials};
-use authsession_core::{Level, Provider};
-use authsession_std::{Client, Error, HttpResponse};
+use authsession_core::providers::weavr::{self, IdentityType, Weavr, WeavrCredentials};
+use authsession_core::{Channel, Level, Provider};
+use authsession_std::{Client, ClientBuilder, Error, HttpResponse, StepUpAnswer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ProviderName {
     /// Currencycloud: `CURRENCYCLOUD_LOGIN_ID` and `CURRENCYCLOUD_API_KEY`.
     Currencycloud,
+    /// Weavr: `WEAVR_API_KEY`, `WEAVR_EMAIL` and `WEAVR_PASSWORD`.
+    Weavr,
+    /// The access-key API: `AUTHSESSION_ACCESS_KEY` and `AUTHSESSION_SECRET`.
+    AccessKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LevelName {
+    /// The account's key only (Weavr's `api-key`).
+    Account,
+    /// A logged-in user.
+    User,
+    /// A user who passed strong customer authentication.
+    SteppedUp,
 }
 
 #[derive(Debug, clap::Args)]
@@ -36,6 +52,16 @@ pub struct CallArgs {
     /// Pause between repeats, in milliseconds.
     #[arg(long, default_value_t = 0)]
     interval_ms: u64,
+    /// What the call needs.
+    #[arg(long, value_enum, default_value_t = LevelName::User)]
+    level: LevelName,
+    /// Weavr: the identity to act for, TYPE:ID (CORPORATE:123 or CONSUMER:456).
+    #[arg(long, value_name = "TYPE:ID")]
+    identity: Option<String>,
+    /// Weavr: the SMS code for step-up; without it the command asks on the
+    /// terminal, without echo.
+    #[arg(long, value_name = "CODE")]
+    step_up_code: Option<String>,
     /// Print the session's events on standard error (secrets redacted).
     #[arg(long)]
     verbose: bool,
@@ -50,6 +76,12 @@ pub struct CallArgs {
 struct Failure {
     code: u8,
     message: String,
+}
+
+impl Failure {
+    fn usage(message: String) -> Self {
+        Failure { code: 2, message }
+    }
 }
 
 impl From<Error> for Failure {
@@ -71,8 +103,9 @@ pub fn run(args: &CallArgs) -> ExitCode {
         crate::trace_to_stderr();
     }
     let result = match args.provider {
-        ProviderName::Currencycloud => currencycloud_credentials()
-            .and_then(|credentials| call(Currencycloud::default(), credentials, args)),
+        ProviderName::Currencycloud => currencycloud_client(args).and_then(|c| call(c, args)),
+        ProviderName::Weavr => weavr_client(args).and_then(|c| call(c, args)),
+        ProviderName::AccessKey => access_key_client(args).and_then(|c| call(c, args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,29 +116,72 @@ pub fn run(args: &CallArgs) -> ExitCode {
     }
 }
 
-fn currencycloud_credentials() -> Result<CurrencycloudCredentials, Failure> {
-    let login_id = env_var("CURRENCYCLOUD_LOGIN_ID")?;
-    let api_key = env_var("CURRENCYCLOUD_API_KEY")?;
-    CurrencycloudCredentials::new(&login_id, &api_key).map_err(|error| Failure {
-        code: 2,
-        message: format!("invalid credentials: {error}"),
-    })
+fn currencycloud_client(args: &CallArgs) -> Result<ClientBuilder<Currencycloud>, Failure> {
+    let credentials = CurrencycloudCredentials::new(
+        &env_var("CURRENCYCLOUD_LOGIN_ID")?,
+        &env_var("CURRENCYCLOUD_API_KEY")?,
+    )
+    .map_err(|error| Failure::usage(format!("invalid credentials: {error}")))?;
+    Ok(Client::builder(Currencycloud::default(), credentials).base_url(&args.base_url))
+}
+
+fn weavr_client(args: &CallArgs) -> Result<ClientBuilder<Weavr>, Failure> {
+    let credentials = WeavrCredentials::new(
+        &env_var("WEAVR_API_KEY")?,
+        &env_var("WEAVR_EMAIL")?,
+        &env_var("WEAVR_PASSWORD")?,
+    )
+    .map_err(|error| Failure::usage(format!("invalid credentials: {error}")))?;
+    let mut provider = Weavr::default();
+    if let Some(identity) = &args.identity {
+        let (kind, id) = identity
+            .split_once(':')
+            .ok_or_else(|| Failure::usage(format!("--identity {identity:?} is not TYPE:ID")))?;
+        let kind = match kind.to_ascii_uppercase().as_str() {
+            "CORPORATE" => IdentityType::Corporate,
+            "CONSUMER" => IdentityType::Consumer,
+            _ => return Err(Failure::usage(format!("unknown identity type {kind:?}"))),
+        };
+        provider = provider
+            .with_identity(kind, id)
+            .map_err(|error| Failure::usage(format!("--identity: {error}")))?;
+    }
+    let code = args.step_up_code.clone();
+    Ok(Client::builder(provider, credentials)
+        .base_url(&args.base_url)
+        .step_up(Channel::Sms, move |_| ask_for_code(code.as_deref())))
+}
+
+/// The step-up code from the command line, or typed on the terminal.
+fn ask_for_code(given: Option<&str>) -> StepUpAnswer {
+    if let Some(code) = given {
+        return StepUpAnswer::Code(code.to_owned());
+    }
+    match rpassword::prompt_password("step-up code (sent by SMS): ") {
+        Ok(code) if !code.trim().is_empty() => StepUpAnswer::Code(code.trim().to_owned()),
+        _ => StepUpAnswer::Declined,
+    }
+}
+
+fn access_key_client(args: &CallArgs) -> Result<ClientBuilder<AccessKey>, Failure> {
+    let credentials = AccessKeyCredentials::new(
+        &env_var("AUTHSESSION_ACCESS_KEY")?,
+        &env_var("AUTHSESSION_SECRET")?,
+    )
+    .map_err(|error| Failure::usage(format!("invalid credentials: {error}")))?;
+    Ok(Client::builder(AccessKey, credentials).base_url(&args.base_url))
 }
 
 fn env_var(name: &str) -> Result<String, Failure> {
-    std::env::var(name).map_err(|_| Failure {
-        code: 2,
-        message: format!("the environment variable {name} is not set"),
-    })
+    std::env::var(name)
+        .map_err(|_| Failure::usage(format!("the environment variable {name} is not set")))
 }
 
-fn call<P>(provider: P, credentials: P::Credentials, args: &CallArgs) -> Result<(), Failure>
+fn call<P>(builder: ClientBuilder<P>, args: &CallArgs) -> Result<(), Failure>
 where
     P: Provider + ErrorCode,
 {
-    let client = Client::builder(provider, credentials)
-        .base_url(&args.base_url)
-        .build()?;
+    let client = builder.build()?;
     let outcome = repeat_calls(&client, args);
     // Close the session whatever happened; a failed logout is only noted.
     if let Err(error) = client.logout() {
@@ -118,30 +194,18 @@ fn repeat_calls<P: Provider + ErrorCode>(
     client: &Client<P>,
     args: &CallArgs,
 ) -> Result<(), Failure> {
-    let usage = |message: String| Failure { code: 2, message };
+    let level = match args.level {
+        LevelName::Account => Level::Account,
+        LevelName::User => Level::User,
+        LevelName::SteppedUp => Level::SteppedUp,
+    };
     let mut stdout = std::io::stdout().lock();
     let mut first_failure = None;
     for round in 0..args.repeat {
         if round > 0 && args.interval_ms > 0 {
             std::thread::sleep(Duration::from_millis(args.interval_ms));
         }
-        let mut request = http::Request::builder()
-            .method(args.method.to_ascii_uppercase().as_str())
-            .uri(&args.path);
-        for header in &args.headers {
-            let (name, value) = header
-                .split_once(':')
-                .ok_or_else(|| usage(format!("--header {header:?} is not NAME:VALUE")))?;
-            request = request.header(name.trim(), value.trim());
-        }
-        if args.data.is_some() {
-            request = request.header(http::header::CONTENT_TYPE, "application/json");
-        }
-        let body = args.data.clone().unwrap_or_default().into_bytes();
-        let request = request
-            .body(body)
-            .map_err(|error| usage(format!("invalid request: {error}")))?;
-        let response = client.send(Level::User, request)?;
+        let response = client.send(level, request(args)?)?;
         let _ = writeln!(
             stdout,
             "{}",
@@ -149,14 +213,12 @@ fn repeat_calls<P: Provider + ErrorCode>(
         );
         if !response.status().is_success() && first_failure.is_none() {
             let status = response.status().as_u16();
-            let code = P::error_code(HttpResponse(&response));
+            let what = format!("{} {} answered {status}", args.method, args.path);
             first_failure = Some(Failure {
                 code: 1,
-                message: match code {
-                    Some(code) => {
-                        format!("{} {} answered {status} ({code})", args.method, args.path)
-                    }
-                    None => format!("{} {} answered {status}", args.method, args.path),
+                message: match P::error_code(HttpResponse(&response)) {
+                    Some(code) => format!("{what} ({code})"),
+                    None => what,
                 },
             });
         }
@@ -164,18 +226,53 @@ fn repeat_calls<P: Provider + ErrorCode>(
     first_failure.map_or(Ok(()), Err)
 }
 
+fn request(args: &CallArgs) -> Result<http::Request<Vec<u8>>, Failure> {
+    let mut request = http::Request::builder()
+        .method(args.method.to_ascii_uppercase().as_str())
+        .uri(&args.path);
+    for header in &args.headers {
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| Failure::usage(format!("--header {header:?} is not NAME:VALUE")))?;
+        request = request.header(name.trim(), value.trim());
+    }
+    if args.data.is_some() {
+        request = request.header(http::header::CONTENT_TYPE, "application/json");
+    }
+    let body = args.data.clone().unwrap_or_default().into_bytes();
+    request
+        .body(body)
+        .map_err(|error| Failure::usage(format!("invalid request: {error}")))
+}
+
 /// The API's error code in an error answer, for the one-line message.
 trait ErrorCode {
     fn error_code(response: HttpResponse<'_>) -> Option<String>;
 }
 
+fn code_of(error: authsession_core::Error) -> Option<String> {
+    match error {
+        authsession_core::Error::Api(error) if !error.code.is_empty() => {
+            Some(error.code.to_string())
+        }
+        _ => None,
+    }
+}
+
 impl ErrorCode for Currencycloud {
     fn error_code(response: HttpResponse<'_>) -> Option<String> {
-        match currencycloud::error_of(&response) {
-            authsession_core::Error::Api(error) if !error.code.is_empty() => {
-                Some(error.code.to_string())
-            }
-            _ => None,
-        }
+        code_of(currencycloud::error_of(&response))
+    }
+}
+
+impl ErrorCode for Weavr {
+    fn error_code(response: HttpResponse<'_>) -> Option<String> {
+        code_of(weavr::error_of(&response))
+    }
+}
+
+impl ErrorCode for AccessKey {
+    fn error_code(response: HttpResponse<'_>) -> Option<String> {
+        code_of(access_key::error_of(&response))
     }
 }
