@@ -477,8 +477,8 @@ fn unknown_paths_get_a_json_404() {
     for path in [
         "/",
         "/v2x/accounts/current",
-        "/multi/login_with_password",
-        "/access-key/login",
+        "/nothing/here",
+        "/multix/login_with_password",
     ] {
         let answer = get(&sandbox, path, None);
         assert_eq!(answer.status, 404, "{path}");

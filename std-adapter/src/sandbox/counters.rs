@@ -19,22 +19,36 @@ use std::time::Instant;
 /// [`Sandbox::counters`]: super::Sandbox::counters
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
-    /// Successful logins.
+    /// Successful logins, of every API (for Weavr, the password logins
+    /// answered `200`; the exchanges are counted apart).
     pub logins: u64,
-    /// Logins refused for their credentials (unknown user, wrong key,
-    /// disabled account); malformed logins (`400`) are not counted.
+    /// Logins refused for their credentials (unknown user, wrong key or
+    /// password, disabled or locked account; for Weavr also a missing or
+    /// wrong `api-key` and an expired password); malformed logins (`400`)
+    /// are not counted.
     pub rejected_logins: u64,
     /// `401`s served to requests that need a token (protected calls and
-    /// logout) because it was missing, unknown, logged out or idle-expired.
+    /// logout; for Weavr also the exchange, `GET /identities` and step-up)
+    /// because it was missing, unknown, of the wrong kind, logged out or
+    /// idle-expired, or because Weavr's `api-key` was missing or wrong.
     pub unauthorized: u64,
     /// Successful logouts.
     pub logouts: u64,
-    /// Protected calls answered with a `2xx`.
+    /// Protected calls answered with a `2xx` (for Weavr, the calls on
+    /// managed accounts; not the login steps or step-up).
     pub calls: u64,
     /// Logins refused by the login rate limit.
     pub rate_limited: u64,
     /// Injected faults consumed.
     pub faults: u64,
+    /// Weavr password logins answered `200` (also counted in `logins`).
+    pub weavr_logins: u64,
+    /// Weavr auth tokens exchanged for an access token.
+    pub weavr_exchanges: u64,
+    /// Weavr step-up challenges started, by SMS or push.
+    pub weavr_challenges: u64,
+    /// Weavr step-ups that succeeded: a right code, or an approved push.
+    pub weavr_verifications: u64,
 }
 
 /// The counters and the instants of successful logins, kept together

@@ -72,6 +72,15 @@ impl Reply {
         }
     }
 
+    /// A reply without a body: a `204`, or one of Weavr's bare errors.
+    pub fn empty(status: u16) -> Self {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
     /// The answer for a path under no emulated API.
     pub fn no_api(status: u16) -> Self {
         let error = if status == 404 { "not_found" } else { "error" };

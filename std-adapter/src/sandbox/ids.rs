@@ -1,6 +1,7 @@
 //! Fresh tokens and request ids. They only need to be unguessable enough
 //! that two sandboxes or two logins never share one, so std's randomly
-//! keyed hasher serves instead of a random-number crate.
+//! keyed hasher serves instead of a random-number crate. And base64url, for
+//! tokens shaped like JWTs.
 
 use std::collections::hash_map::RandomState;
 use std::fmt::Write as _;
@@ -31,9 +32,39 @@ pub(super) fn random_hex(len: usize) -> String {
     hex
 }
 
+/// `bytes` in unpadded base64url, the encoding of a JWT's parts.
+pub(super) fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut text = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let group = chunk.iter().enumerate().fold(0_usize, |group, (i, byte)| {
+            group | usize::from(*byte) << (16 - 8 * i)
+        });
+        for i in 0..=chunk.len() {
+            text.push(char::from(ALPHABET[(group >> (18 - 6 * i)) & 63]));
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
-    use super::random_hex;
+    use super::{base64url, random_hex};
+
+    #[test]
+    fn base64url_is_unpadded_and_url_safe() {
+        let cases: [(&[u8], &str); 6] = [
+            (b"", ""),
+            (b"f", "Zg"),
+            (b"fo", "Zm8"),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg"),
+            (&[0xfb, 0xff], "-_8"),
+        ];
+        for (bytes, text) in cases {
+            assert_eq!(base64url(bytes), text);
+        }
+    }
 
     #[test]
     fn random_hex_has_the_length_asked_and_differs_between_draws() {

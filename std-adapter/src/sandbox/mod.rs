@@ -4,7 +4,8 @@
 //! tests, counters of what it saw, and faults on demand.
 //!
 //! Each API lives in its own module and answers under its own path prefix:
-//! `/v2` is Currencycloud; any other prefix gets a `404`.
+//! `/v2` is Currencycloud, `/multi` is Weavr; any other prefix gets a
+//! `404`.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -28,6 +29,7 @@ mod faults;
 mod form;
 mod frontdoor;
 mod ids;
+mod weavr;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -41,12 +43,18 @@ use tiny_http::{Request, Server};
 pub use counters::Counters;
 pub use currencycloud::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID};
 pub use faults::Fault;
+pub use weavr::{
+    WEAVR_API_KEY, WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_EXPIRED_EMAIL, WEAVR_MANAGED_ACCOUNT_ID,
+    WEAVR_OTP_CODE, WEAVR_PASSWORD, WEAVR_TWO_IDENTITIES_CONSUMER_ID,
+    WEAVR_TWO_IDENTITIES_CORPORATE_ID, WEAVR_TWO_IDENTITIES_EMAIL,
+};
 
 use counters::Tally;
 use currencycloud::Currencycloud;
 use exchange::{Incoming, Reply};
 use faults::FaultQueue;
 use frontdoor::{Frontdoor, Links};
+use weavr::Weavr;
 
 /// How long a worker waits for a request before it looks at the stop flag
 /// again: the bound on how long dropping a sandbox takes.
@@ -81,6 +89,24 @@ pub struct SandboxConfig {
     pub lockout_after: u32,
     /// Threads serving requests (16).
     pub worker_threads: usize,
+    /// How long a Weavr token lives without a call (5 minutes, as the real
+    /// API).
+    pub weavr_idle_timeout: Duration,
+    /// How long after a Weavr step-up challenge the next may be asked for;
+    /// sooner, `409 RETRY_IN_15SEC` (15 s, as the real API).
+    pub weavr_resend_interval: Duration,
+    /// How long a Weavr SMS code can be verified (5 minutes, as the real
+    /// API).
+    pub weavr_code_lifetime: Duration,
+    /// Consecutive failed Weavr logins after which the user is locked out
+    /// (5).
+    pub weavr_lockout_after: u32,
+    /// How long a Weavr lockout lasts: `423` to every login meanwhile
+    /// (30 minutes, as the real API).
+    pub weavr_lock_duration: Duration,
+    /// Whether Weavr says `STEP_UP_REQUIRED` in `message`, as its web app
+    /// sees it, rather than in `errorCode` (false).
+    pub weavr_step_up_in_message: bool,
 }
 
 impl Default for SandboxConfig {
@@ -91,25 +117,37 @@ impl Default for SandboxConfig {
             login_rate_limit: 60,
             lockout_after: 4,
             worker_threads: 16,
+            weavr_idle_timeout: Duration::from_secs(5 * 60),
+            weavr_resend_interval: Duration::from_secs(15),
+            weavr_code_lifetime: Duration::from_secs(5 * 60),
+            weavr_lockout_after: 5,
+            weavr_lock_duration: Duration::from_secs(30 * 60),
+            weavr_step_up_in_message: false,
         }
     }
 }
 
 impl SandboxConfig {
-    /// The real APIs' rules with their timeouts cut short (idle timeout
-    /// 300 ms) and a login rate limit (10 000 a minute) that a test suite
-    /// does not reach by accident.
+    /// The real APIs' rules with their timeouts cut short (idle timeouts
+    /// 300 ms, Weavr's resend interval 200 ms) and a login rate limit
+    /// (10 000 a minute) that a test suite does not reach by accident.
+    /// Lockouts and code lifetimes keep the real APIs' values.
     ///
     /// ```
     /// use std::time::Duration;
     /// use authsession_std::sandbox::SandboxConfig;
     ///
-    /// assert_eq!(SandboxConfig::for_tests().idle_timeout, Duration::from_millis(300));
+    /// let config = SandboxConfig::for_tests();
+    /// assert_eq!(config.idle_timeout, Duration::from_millis(300));
+    /// assert_eq!(config.weavr_idle_timeout, Duration::from_millis(300));
+    /// assert_eq!(config.weavr_resend_interval, Duration::from_millis(200));
     /// ```
     pub fn for_tests() -> Self {
         SandboxConfig {
             idle_timeout: Duration::from_millis(300),
             login_rate_limit: 10_000,
+            weavr_idle_timeout: Duration::from_millis(300),
+            weavr_resend_interval: Duration::from_millis(200),
             ..SandboxConfig::default()
         }
     }
@@ -147,13 +185,15 @@ struct State {
     tally: Tally,
     faults: FaultQueue,
     currencycloud: Currencycloud,
+    weavr: Weavr,
 }
 
-/// Which emulated API a request is for, by its path prefix. Weavr (`/multi`)
-/// and the access-key API (`/access-key`) come here.
+/// Which emulated API a request is for, by its path prefix. The access-key
+/// API (`/access-key`) comes here.
 #[derive(Clone, Copy, Debug)]
 enum Api {
     Currencycloud,
+    Weavr,
     None,
 }
 
@@ -166,6 +206,8 @@ impl Api {
         };
         if under(currencycloud::PREFIX) {
             Api::Currencycloud
+        } else if under(weavr::PREFIX) {
+            Api::Weavr
         } else {
             Api::None
         }
@@ -175,6 +217,7 @@ impl Api {
     fn error(self, status: u16) -> Reply {
         match self {
             Api::Currencycloud => currencycloud::error(status),
+            Api::Weavr => weavr::error(status),
             Api::None => Reply::no_api(status),
         }
     }
@@ -206,6 +249,14 @@ impl Sandbox {
                 config.login_rate_limit,
                 config.lockout_after,
             ),
+            weavr: Weavr::new(weavr::Rules {
+                idle_timeout: config.weavr_idle_timeout,
+                resend_interval: config.weavr_resend_interval,
+                code_lifetime: config.weavr_code_lifetime,
+                lockout_after: config.weavr_lockout_after,
+                lock_duration: config.weavr_lock_duration,
+                step_up_in_message: config.weavr_step_up_in_message,
+            }),
         };
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
@@ -254,6 +305,40 @@ impl Sandbox {
         format!("http://{}", frontdoor::loopback(self.addr()))
     }
 
+    /// The base URL of the emulated Weavr Multi API, without a trailing
+    /// slash: like the real `https://sandbox.weavr.io/multi`, it ends in
+    /// `/multi`.
+    ///
+    /// ```
+    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// let login_url = format!("{}/login_with_password", sandbox.weavr_url());
+    /// assert!(login_url.ends_with("/multi/login_with_password"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn weavr_url(&self) -> String {
+        format!("http://{}/multi", frontdoor::loopback(self.addr()))
+    }
+
+    /// Answers a Weavr push challenge (`POST /multi/stepup/challenges/push/
+    /// {AUTHY|BIOMETRIC}` gave its id) as the user would in their app:
+    /// approval steps the challenge's token up, a decline leaves it as it
+    /// was. The real API tells the application by webhook. `false` if no
+    /// such challenge waits for an answer or its token is gone.
+    ///
+    /// ```
+    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// assert!(!sandbox.approve_weavr_push("no-such-challenge", true));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn approve_weavr_push(&self, challenge_id: &str, approved: bool) -> bool {
+        let mut state = self.shared.lock();
+        let now = Instant::now();
+        let State { tally, weavr, .. } = &mut *state;
+        weavr.answer_push(tally, challenge_id, approved, now)
+    }
+
     /// A snapshot of the counters.
     ///
     /// ```
@@ -266,7 +351,7 @@ impl Sandbox {
         self.shared.lock().tally.counters
     }
 
-    /// The instants of the successful logins, oldest first.
+    /// The instants of the successful logins of every API, oldest first.
     ///
     /// ```
     /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
@@ -399,10 +484,12 @@ impl Shared {
         let State {
             tally,
             currencycloud,
+            weavr,
             ..
         } = &mut *state;
         match api {
             Api::Currencycloud => currencycloud.serve(tally, request, now),
+            Api::Weavr => weavr.serve(tally, request, now),
             Api::None => Reply::no_api(404),
         }
     }
