@@ -290,3 +290,38 @@ impl<'de, const N: usize> Deserialize<'de> for ScalarString<N> {
         deserializer.deserialize_ignored_any(ScalarVisitor::<N>(PhantomData))
     }
 }
+
+/// A string as the body spells it: borrowed when it has no escapes, and
+/// only noted as escaped otherwise. Tokens and codes are plain ASCII, so an
+/// escaped one is no such value and is refused rather than copied out of
+/// the parser's scratch buffer (a plain `&str` field would refuse it too,
+/// but with serde's message quoting the value, see the top of this file).
+#[derive(Clone, Copy)]
+pub(crate) enum RawStr<'a> {
+    Plain(&'a str),
+    Escaped,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RawStrVisitor;
+
+        impl<'de> Visitor<'de> for RawStrVisitor {
+            type Value = RawStr<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<RawStr<'de>, E> {
+                Ok(RawStr::Plain(text))
+            }
+
+            fn visit_str<E: de::Error>(self, _text: &str) -> Result<RawStr<'de>, E> {
+                Ok(RawStr::Escaped)
+            }
+        }
+
+        deserializer.deserialize_str(RawStrVisitor)
+    }
+}

@@ -287,8 +287,8 @@ impl<P: Provider> Client<P> {
     pub fn logout(&self) -> Result<(), Error> {
         let mut shared = self.lock();
         // A token whose time is up must not travel, not even to log out.
-        self.catch_up(&mut shared);
-        shared.session.logout();
+        let now = self.catch_up(&mut shared);
+        shared.session.logout(now);
         self.drain_events(&mut shared);
         match self.take_transmit(&mut shared)? {
             Some(outgoing) => {

@@ -279,7 +279,9 @@ pub enum Seen {
     LoggedOut,
     /// [`Event::GaveUp`]
     GaveUp(Error),
-    /// Any step-up event (Currencycloud has none).
+    /// [`Event::StepUpFailed`]
+    StepUpFailed(Error),
+    /// Any other step-up event (Currencycloud has none), as `Debug` shows it.
     StepUp(String),
 }
 
@@ -292,6 +294,7 @@ impl Seen {
             Event::RetryScheduled { until, attempt } => Seen::RetryScheduled { until, attempt },
             Event::LoggedOut => Seen::LoggedOut,
             Event::GaveUp(error) => Seen::GaveUp(error.clone()),
+            Event::StepUpFailed(error) => Seen::StepUpFailed(error.clone()),
             Event::StepUpRequired
             | Event::CodeSent
             | Event::AwaitingApproval
@@ -388,7 +391,7 @@ impl Harness {
 
     /// `Session::logout`.
     pub fn logout(&mut self) {
-        self.session.logout();
+        self.session.logout(self.now);
         self.drain();
     }
 
@@ -516,7 +519,10 @@ impl Harness {
             if let Some(event) = self.session.poll_event() {
                 self.printed.push(format!("{event:?}"));
                 let seen = Seen::of(&event);
-                if let Seen::LoginRejected(error) | Seen::GaveUp(error) = &seen {
+                if let Seen::LoginRejected(error)
+                | Seen::GaveUp(error)
+                | Seen::StepUpFailed(error) = &seen
+                {
                     self.printed.push(format!("{error:?}"));
                     self.printed.push(format!("{error}"));
                 }

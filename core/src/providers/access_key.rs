@@ -186,8 +186,11 @@ impl Provider for AccessKey {
         }
     }
 
-    fn classify<R: Response + ?Sized>(&self, _level: Level, response: &R) -> Reply {
+    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Reply {
         match response.status() {
+            // A call sent without a token cannot have had it refused: it
+            // needed one.
+            401 if level == Level::Account => Reply::Fatal(error_of(response)),
             401 => Reply::TokenRefused,
             429 => Reply::RateLimited(retry_after(response)),
             _ => Reply::Fine,

@@ -10,7 +10,7 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::error::{ApiError, CredentialError, CredentialProblem, Error, FieldError};
 use crate::grant::Level;
-use crate::json::{self, ParamObject, Text, overflow};
+use crate::json::{self, ParamObject, RawStr, Text, overflow};
 use crate::provider::{
     LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, RetryHint, SessionRequest,
 };
@@ -238,8 +238,11 @@ impl Provider for Currencycloud {
         }
     }
 
-    fn classify<R: Response + ?Sized>(&self, _level: Level, response: &R) -> Reply {
+    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Reply {
         match response.status() {
+            // A call sent without a token cannot have had it refused: it
+            // needed one.
+            401 if level == Level::Account => Reply::Fatal(error_of(response)),
             401 => Reply::TokenRefused,
             429 => Reply::RateLimited(crate::response::retry_after(response)),
             _ => Reply::Fine,
@@ -256,11 +259,13 @@ fn read_token<R: Response + ?Sized>(
     #[derive(Deserialize)]
     struct LoginBody<'a> {
         #[serde(borrow)]
-        auth_token: RawToken<'a>,
+        auth_token: RawStr<'a>,
     }
     let status = response.status();
     let body: LoginBody<'_> = json::parse(response.body(), "login response", status)?;
-    let RawToken::Plain(auth_token) = body.auth_token else {
+    // A Currencycloud token is hexadecimal: one written with JSON escapes
+    // is no such token.
+    let RawStr::Plain(auth_token) = body.auth_token else {
         return Err(Error::InvalidHeaderValue { what: "token" });
     };
     if auth_token.is_empty() {
@@ -274,43 +279,6 @@ fn read_token<R: Response + ?Sized>(
     }
     token.clear();
     token.extend(auth_token.as_bytes(), "token")
-}
-
-/// The token as the body spells it. A Currencycloud token is hexadecimal:
-/// one written with JSON escapes (`\u0001`, `\n`) is no such token, and is
-/// refused rather than copied out of the parser's scratch buffer. (A plain
-/// `&str` would refuse it too, but with serde's message quoting the value,
-/// on which serde-json-core panics when it is long.)
-enum RawToken<'a> {
-    Plain(&'a str),
-    Escaped,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for RawToken<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RawTokenVisitor;
-
-        impl<'de> Visitor<'de> for RawTokenVisitor {
-            type Value = RawToken<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a token")
-            }
-
-            fn visit_borrowed_str<E: serde::de::Error>(
-                self,
-                text: &'de str,
-            ) -> Result<RawToken<'de>, E> {
-                Ok(RawToken::Plain(text))
-            }
-
-            fn visit_str<E: serde::de::Error>(self, _text: &str) -> Result<RawToken<'de>, E> {
-                Ok(RawToken::Escaped)
-            }
-        }
-
-        deserializer.deserialize_str(RawTokenVisitor)
-    }
 }
 
 /// The error a Currencycloud error answer carries.

@@ -12,7 +12,7 @@ use crate::error::{
     ApiError, CredentialError, CredentialProblem, Error, ErrorKind, FieldError, StepUpError,
 };
 use crate::grant::Level;
-use crate::json::{self, ParamObject, Text};
+use crate::json::{self, ParamObject, RawStr, Text};
 use crate::provider::{
     AfterStepUpFailure, Channel, LoginOutcome, LoginStep, NewToken, Provider, Reply,
     RequestSecrets, RetryHint, SessionRequest, StepUpOutcome, is_header_safe,
@@ -49,13 +49,26 @@ const JSON: &str = "application/json";
 const LOCK_DURATION: Duration = Duration::from_secs(30 * 60);
 
 /// The kind of an identity: a company or a person.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum IdentityType {
     /// A corporate identity.
     Corporate,
     /// A consumer identity.
     Consumer,
+}
+
+impl<'de> Deserialize<'de> for IdentityType {
+    /// Read as text and matched here: serde's own refusal of an unknown
+    /// variant quotes it, which serde-json-core cannot report without
+    /// panicking (see `json.rs`).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Text::<16>::deserialize(deserializer)?.as_str() {
+            "CORPORATE" => Ok(IdentityType::Corporate),
+            "CONSUMER" => Ok(IdentityType::Consumer),
+            _ => Err(serde::de::Error::custom("unknown identity type")),
+        }
+    }
 }
 
 /// An identity a user acts for.
@@ -366,7 +379,8 @@ impl Weavr {
     ) -> Result<LoginOutcome, Error> {
         #[derive(Deserialize)]
         struct LoginBody<'a> {
-            token: &'a str,
+            #[serde(borrow)]
+            token: RawStr<'a>,
             identity: Option<Identity>,
         }
         let body: LoginBody<'_> =
@@ -415,20 +429,25 @@ fn read_access_token<R: Response + ?Sized>(
 ) -> Result<LoginOutcome, Error> {
     #[derive(Deserialize)]
     struct AccessToken<'a> {
-        token: &'a str,
-        status: Option<&'a str>,
+        #[serde(borrow)]
+        token: RawStr<'a>,
+        status: Option<RawStr<'a>>,
     }
     let body: AccessToken<'_> =
         json::parse(response.body(), "access token response", response.status())?;
     store_token(body.token, token)?;
     Ok(LoginOutcome::LoggedIn(NewToken {
-        stepped_up: body.status == Some("STEPPED_UP"),
+        stepped_up: matches!(body.status, Some(RawStr::Plain("STEPPED_UP"))),
         ..NewToken::default()
     }))
 }
 
-/// Puts a token from the server into the buffer, if it may travel in a header.
-fn store_token(value: &str, token: &mut SecretBuf<TOKEN_CAPACITY>) -> Result<(), Error> {
+/// Puts a token from the server into the buffer, if it may travel in a
+/// header (one written with JSON escapes may not).
+fn store_token(value: RawStr<'_>, token: &mut SecretBuf<TOKEN_CAPACITY>) -> Result<(), Error> {
+    let RawStr::Plain(value) = value else {
+        return Err(Error::InvalidHeaderValue { what: "token" });
+    };
     if !is_header_safe(value.as_bytes()) {
         return Err(Error::InvalidHeaderValue { what: "token" });
     }

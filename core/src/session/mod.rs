@@ -496,15 +496,15 @@ impl<P: Provider> Session<P> {
         }
     }
 
-    /// Closes the session. With a token and a logout endpoint, queues the
-    /// logout request (it carries the token one last time); otherwise
-    /// forgets the token at once. No call is authorized with the old token
-    /// afterwards, and no late answer brings it back. A rejected session
-    /// stays rejected.
-    pub fn logout(&mut self) {
+    /// Closes the session. With a usable token and a logout endpoint,
+    /// queues the logout request (it carries the token one last time);
+    /// otherwise forgets the token at once, so a token that lapsed by `now`
+    /// is never sent. No call is authorized with the old token afterwards,
+    /// and no late answer brings it back. A rejected session stays rejected.
+    pub fn logout(&mut self, now: Instant) {
         match self.state {
             State::Rejected | State::LoggingOut => {}
-            State::Active(_) if self.provider.has_logout() => {
+            State::Active(times) if times.lapsed(now).is_none() && self.provider.has_logout() => {
                 if self.queue(SessionRequest::Logout, "").is_ok() {
                     self.state = State::LoggingOut;
                 } else {
@@ -538,22 +538,33 @@ impl<P: Provider> Session<P> {
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event<'_>> {
-        let kind = self.events.pop_front()?;
-        Some(match kind {
-            EventKind::LoggedIn { generation } => Event::LoggedIn { generation },
-            EventKind::Expired { why } => Event::Expired { why },
-            EventKind::RetryScheduled { until, attempt } => {
-                Event::RetryScheduled { until, attempt }
+        loop {
+            let kind = self.events.pop_front()?;
+            let carries_error = matches!(
+                kind,
+                EventKind::LoginRejected | EventKind::GaveUp | EventKind::StepUpFailed
+            );
+            // The error was replaced since (the caller did not drain in
+            // time): skip the event rather than end the drain.
+            if carries_error && self.last_error.is_none() {
+                continue;
             }
-            EventKind::StepUpRequired => Event::StepUpRequired,
-            EventKind::CodeSent => Event::CodeSent,
-            EventKind::AwaitingApproval => Event::AwaitingApproval,
-            EventKind::SteppedUp => Event::SteppedUp,
-            EventKind::StepUpFailed => Event::StepUpFailed(self.last_error.as_ref()?),
-            EventKind::LoggedOut => Event::LoggedOut,
-            EventKind::LoginRejected => Event::LoginRejected(self.last_error.as_ref()?),
-            EventKind::GaveUp => Event::GaveUp(self.last_error.as_ref()?),
-        })
+            return Some(match kind {
+                EventKind::LoggedIn { generation } => Event::LoggedIn { generation },
+                EventKind::Expired { why } => Event::Expired { why },
+                EventKind::RetryScheduled { until, attempt } => {
+                    Event::RetryScheduled { until, attempt }
+                }
+                EventKind::StepUpRequired => Event::StepUpRequired,
+                EventKind::CodeSent => Event::CodeSent,
+                EventKind::AwaitingApproval => Event::AwaitingApproval,
+                EventKind::SteppedUp => Event::SteppedUp,
+                EventKind::LoggedOut => Event::LoggedOut,
+                EventKind::StepUpFailed => Event::StepUpFailed(self.last_error.as_ref()?),
+                EventKind::LoginRejected => Event::LoginRejected(self.last_error.as_ref()?),
+                EventKind::GaveUp => Event::GaveUp(self.last_error.as_ref()?),
+            });
+        }
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next, if ever.
