@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant as StdInstant;
 
-use authsession_core::{Channel, Instant, Provider, Session, StepUpRefused, StepUpState};
+use authsession_core::{Channel, Instant, Level, Provider, Session, StepUpRefused, StepUpState};
 use zeroize::Zeroize;
 
 use crate::client::{Client, last_error};
@@ -101,17 +101,7 @@ impl<P: Provider> Client<P> {
     }
 
     fn challenge_and_answer(&self, step_up: &StepUp) -> Result<(), Error> {
-        // A token first: the challenge is for the token.
-        self.grant(authsession_core::Level::User)?;
-        let start = |session: &mut Session<P>, now| session.start_step_up(step_up.channel, now);
-        match self.send_step_up_request(start) {
-            // The API wants a pause between challenges: wait it out once.
-            Err(Error::RateLimited { retry_after }) if retry_after <= self.max_wait => {
-                std::thread::sleep(retry_after);
-                self.send_step_up_request(start)?;
-            }
-            other => other?,
-        }
+        self.start_challenge(step_up.channel)?;
         for _ in 0..CODE_ATTEMPTS {
             let state = self.lock().session.step_up_state();
             let channel = match state {
@@ -125,12 +115,13 @@ impl<P: Provider> Client<P> {
                     let submitted =
                         self.send_step_up_request(|session, now| session.submit_code(&code, now));
                     code.zeroize();
-                    submitted?;
+                    submitted?.map_err(refusal)?;
                 }
                 (StepUpAnswer::Approved, StepUpState::AwaitingApproval(_)) => {
                     self.send_step_up_request(|session, now| {
                         session.report_push_result(true, now)
-                    })?;
+                    })?
+                    .map_err(refusal)?;
                 }
                 (StepUpAnswer::Declined, StepUpState::AwaitingApproval(_)) => {
                     // Tell the session, so it does not wait for approval.
@@ -153,35 +144,52 @@ impl<P: Provider> Client<P> {
         }
     }
 
+    /// Asks for a challenge on `channel`, with a token (logging in first if
+    /// needed) and after the pause the API wants between challenges.
+    fn start_challenge(&self, channel: Channel) -> Result<(), Error> {
+        let start = |session: &mut Session<P>, now| session.start_step_up(channel, now);
+        for _ in 0..3 {
+            // The challenge is for the token: there must be one.
+            self.grant(Level::User)?;
+            match self.send_step_up_request(start)? {
+                Ok(()) | Err(StepUpRefused::AlreadySteppedUp) => return Ok(()),
+                Err(StepUpRefused::TooSoon { until }) => {
+                    let wait = until.saturating_duration_since(self.now());
+                    if wait > self.max_wait {
+                        return Err(Error::RateLimited { retry_after: wait });
+                    }
+                    std::thread::sleep(wait);
+                }
+                // The token lapsed meanwhile: the next round logs in again.
+                Err(StepUpRefused::NotLoggedIn) => {}
+                Err(other) => return Err(refusal(other)),
+            }
+        }
+        Err(Error::StepUpFailed(last_error(&self.lock().session)))
+    }
+
     /// Applies `action` to the session and sends the request it queues, if
-    /// any, from this thread.
+    /// any, from this thread. The outer error is the transport's; the inner
+    /// one is the session's refusal, for the caller to weigh.
     fn send_step_up_request(
         &self,
         action: impl FnOnce(&mut Session<P>, Instant) -> Result<(), StepUpRefused>,
-    ) -> Result<(), Error> {
+    ) -> Result<Result<(), StepUpRefused>, Error> {
         let mut shared = self.lock();
         let now = self.catch_up(&mut shared);
         let refused = action(&mut shared.session, now);
         self.drain_events(&mut shared);
-        match refused {
-            Ok(()) => {}
-            Err(StepUpRefused::TooSoon { until }) => {
-                let wait = until.saturating_duration_since(now);
-                return Err(Error::RateLimited { retry_after: wait });
-            }
-            Err(StepUpRefused::NotLoggedIn) => {
-                return Err(Error::StepUpFailed(authsession_core::Error::Transport));
-            }
-            Err(refused) => {
-                return Err(Error::Config(format!(
-                    "step-up refused by the session: {refused:?}"
-                )));
-            }
-        }
-        if let Some(outgoing) = self.take_transmit(&mut shared)? {
+        if refused.is_ok()
+            && let Some(outgoing) = self.take_transmit(&mut shared)?
+        {
             let (_shared, sent) = self.drive(shared, outgoing);
             sent?;
         }
-        Ok(())
+        Ok(refused)
     }
+}
+
+/// A refusal the client cannot work around.
+fn refusal(refused: StepUpRefused) -> Error {
+    Error::Config(format!("step-up refused by the session: {refused:?}"))
 }

@@ -339,6 +339,21 @@ impl Sandbox {
         weavr.answer_push(tally, challenge_id, approved, now)
     }
 
+    /// The id of the last Weavr push challenge started, while it waits for
+    /// the user's answer: what the real API's webhook would name, for a
+    /// program (or a test) that answers it with
+    /// [`approve_weavr_push`](Self::approve_weavr_push).
+    ///
+    /// ```
+    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// assert_eq!(sandbox.last_weavr_push_challenge(), None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn last_weavr_push_challenge(&self) -> Option<String> {
+        self.shared.lock().weavr.pending_push().map(str::to_owned)
+    }
+
     /// A snapshot of the counters.
     ///
     /// ```

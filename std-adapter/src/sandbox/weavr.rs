@@ -56,6 +56,8 @@ pub(super) struct Weavr {
     /// Push challenges waiting for the user's answer, by id: the access
     /// token each would step up.
     pushes: HashMap<String, String>,
+    /// The id of the last push challenge started, for tests that answer it.
+    last_push: Option<String>,
     /// The number of the next login: the tokens of one login share it, and
     /// logout ends them together.
     next_session: u64,
@@ -141,8 +143,17 @@ impl Weavr {
             users: User::all(),
             tokens: HashMap::new(),
             pushes: HashMap::new(),
+            last_push: None,
             next_session: 0,
         }
+    }
+
+    /// The id of the last push challenge started, if it still waits for
+    /// the user's answer.
+    pub fn pending_push(&self) -> Option<&str> {
+        self.last_push
+            .as_deref()
+            .filter(|id| self.pushes.contains_key(*id))
     }
 
     /// Answers a request under [`PREFIX`]. Unknown endpoints get a `404`

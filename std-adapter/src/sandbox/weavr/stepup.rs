@@ -130,6 +130,7 @@ impl Weavr {
             Reply::json(200, &json!({ "id": id }))
         });
         if let Some(id) = challenge_id {
+            self.last_push = Some(id.clone());
             self.pushes.insert(id, key);
         }
         reply

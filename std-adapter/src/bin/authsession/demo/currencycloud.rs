@@ -1,52 +1,22 @@
-//! `authsession demo`: the whole life of a session against the built-in
-//! sandbox, as a readable trace. Each step checks what it claims against
-//! the sandbox's counters, so the demo fails loudly if the library does not
-//! behave as it says.
+//! The Currencycloud part of the demo: login, reuse, idle expiry, a
+//! replayed call, a burst of threads, a refused key, logout.
 
-use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
 use authsession_core::Config;
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
-use authsession_std::sandbox::{
-    CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Counters, Sandbox, SandboxConfig,
-};
+use authsession_std::sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox};
 use authsession_std::{Client, Error};
 
-/// The sandbox's idle timeout: long enough for a step, short enough to wait out.
-const IDLE: Duration = Duration::from_millis(1500);
-/// The client treats a token as idle this much before the server does.
-const MARGIN: Duration = Duration::from_millis(300);
-/// A pause after which the client, not yet the server, sees the token idle.
-const PAST_CLIENT_IDLE: Duration = Duration::from_millis(1300);
+use super::{IDLE, MARGIN, Outcome, PAST_CLIENT_IDLE, expect_delta, step};
+
 /// Threads in the burst.
 const THREADS: usize = 16;
 
-type Outcome = Result<(), String>;
-
-pub fn run() -> ExitCode {
-    tracing_to_stdout();
-    match walk() {
-        Ok(()) => {
-            println!("\ndemo finished: every step behaved as described");
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("demo failed: {message}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn walk() -> Outcome {
-    let sandbox = Sandbox::start(SandboxConfig {
-        idle_timeout: IDLE,
-        ..SandboxConfig::for_tests()
-    })
-    .map_err(|error| format!("cannot start the sandbox: {error}"))?;
+pub fn walk(sandbox: &Sandbox) -> Outcome {
     println!(
-        "authsession demo: Currencycloud against the sandbox at {}",
+        "\n=== Currencycloud, at {} ===",
         sandbox.currencycloud_url()
     );
     println!(
@@ -54,11 +24,9 @@ fn walk() -> Outcome {
         IDLE.as_millis()
     );
 
-    let client = currencycloud_client(&sandbox, CURRENCYCLOUD_API_KEY)?;
-    currencycloud_calls(&sandbox, &client)?;
-    currencycloud_refusals(&sandbox, &client)?;
-    print_counters(&sandbox);
-    Ok(())
+    let client = currencycloud_client(sandbox, CURRENCYCLOUD_API_KEY)?;
+    currencycloud_calls(sandbox, &client)?;
+    currencycloud_refusals(sandbox, &client)
 }
 
 /// Login, reuse, idle expiry, a replayed call and a burst of threads.
@@ -159,16 +127,6 @@ fn currencycloud_refusals(sandbox: &Sandbox, client: &Client<Currencycloud>) -> 
     expect_delta(sandbox, before, |c| (c.logouts, 1), "one logout")
 }
 
-fn print_counters(sandbox: &Sandbox) {
-    let counters = sandbox.counters();
-    println!("\nsandbox counters:");
-    println!("   logins            {}", counters.logins);
-    println!("   rejected logins   {}", counters.rejected_logins);
-    println!("   401s served       {}", counters.unauthorized);
-    println!("   calls served      {}", counters.calls);
-    println!("   logouts           {}", counters.logouts);
-}
-
 fn handle_result(handle: thread::ScopedJoinHandle<'_, Result<u16, Error>>) -> Option<u16> {
     handle.join().ok().and_then(Result::ok)
 }
@@ -200,42 +158,4 @@ fn call(client: &Client<Currencycloud>, path: &str) -> Outcome {
     } else {
         Err(format!("GET {path} answered {}", response.status()))
     }
-}
-
-fn step(title: &str) {
-    println!("\n{title}");
-}
-
-/// Checks that one counter moved by `expected` since `before`.
-fn expect_delta(
-    sandbox: &Sandbox,
-    before: Counters,
-    counter: impl Fn(&Counters) -> (u64, u64),
-    what: &str,
-) -> Outcome {
-    let (now, expected) = counter(&sandbox.counters());
-    let (then, _) = counter(&before);
-    let moved = now - then;
-    println!(
-        "   sandbox: {what}: {}",
-        if moved == expected { "yes" } else { "NO" }
-    );
-    if moved == expected {
-        Ok(())
-    } else {
-        Err(format!("{what}: expected {expected}, counted {moved}"))
-    }
-}
-
-/// The library's events, interleaved with the steps on standard output.
-fn tracing_to_stdout() {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stdout)
-        .with_max_level(tracing::Level::INFO)
-        .without_time()
-        .with_target(false)
-        .with_level(false)
-        .with_ansi(false)
-        .compact()
-        .try_init();
 }
