@@ -69,6 +69,11 @@ fn demo_walks_the_whole_session_and_prints_no_secret() {
         "one login for the whole burst: yes",
         "login refused",
         "logged out",
+        "=== Weavr",
+        "one token exchange: yes",
+        "event=CodeSent",
+        "event=SteppedUp",
+        "a new challenge: yes",
         "sandbox counters",
         "demo finished",
     ] {
@@ -241,4 +246,34 @@ fn sandbox_mode_prints_its_urls_and_test_credentials() {
         "{printed}"
     );
     assert!(printed.contains("CURRENCYCLOUD_LOGIN_ID="), "{printed}");
+}
+
+#[test]
+fn weavr_call_steps_up_with_the_given_code_and_prints_no_secret() {
+    use authsession_std::sandbox::{
+        WEAVR_API_KEY, WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE,
+        WEAVR_PASSWORD,
+    };
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+    let statement = format!("/managed_accounts/{WEAVR_MANAGED_ACCOUNT_ID}/statement");
+    let output = authsession()
+        .args(["call", "--provider", "weavr", "--base-url"])
+        .arg(sandbox.weavr_url())
+        .args(["--identity", &format!("CORPORATE:{WEAVR_CORPORATE_ID}")])
+        .args(["--step-up-code", WEAVR_OTP_CODE, "--verbose", "GET", &statement])
+        .env("WEAVR_API_KEY", WEAVR_API_KEY)
+        .env("WEAVR_EMAIL", WEAVR_EMAIL)
+        .env("WEAVR_PASSWORD", WEAVR_PASSWORD)
+        .output()
+        .unwrap();
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("SteppedUp"), "{stderr}");
+    for secret in [WEAVR_API_KEY, WEAVR_PASSWORD, WEAVR_OTP_CODE] {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "{secret} printed");
+    }
+    let counters = sandbox.counters();
+    assert_eq!((counters.weavr_challenges, counters.weavr_verifications), (1, 1));
+    assert_eq!(counters.logouts, 1);
 }
