@@ -232,7 +232,7 @@ fn sandbox_mode_prints_its_urls_and_test_credentials() {
     let mut lines = BufReader::new(stdout).lines();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seen = Vec::new();
-    while Instant::now() < deadline && seen.len() < 5 {
+    while Instant::now() < deadline && seen.len() < 10 {
         match lines.next() {
             Some(Ok(line)) => seen.push(line),
             _ => break,
@@ -246,6 +246,8 @@ fn sandbox_mode_prints_its_urls_and_test_credentials() {
         "{printed}"
     );
     assert!(printed.contains("CURRENCYCLOUD_LOGIN_ID="), "{printed}");
+    assert!(printed.contains("Weavr          http://127.0.0.1:"), "{printed}");
+    assert!(printed.contains("WEAVR_EMAIL="), "{printed}");
 }
 
 #[test]

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use authsession_std::sandbox::{
-    CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig,
+    CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig, WEAVR_API_KEY,
+    WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_OTP_CODE, WEAVR_PASSWORD,
 };
 
 #[derive(Debug, clap::Args)]
@@ -14,7 +15,8 @@ pub struct SandboxArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// Idle timeout of the tokens, in milliseconds (the real APIs' by default).
+    /// Idle timeout of the tokens (Currencycloud and Weavr), in
+    /// milliseconds; the real APIs' by default.
     #[arg(long)]
     idle_timeout_ms: Option<u64>,
 }
@@ -26,6 +28,7 @@ pub fn run(args: &SandboxArgs) -> ExitCode {
     };
     if let Some(idle) = args.idle_timeout_ms {
         config.idle_timeout = Duration::from_millis(idle);
+        config.weavr_idle_timeout = Duration::from_millis(idle);
     }
     let sandbox = match Sandbox::start(config) {
         Ok(sandbox) => sandbox,
@@ -42,6 +45,11 @@ pub fn run(args: &SandboxArgs) -> ExitCode {
     println!("Currencycloud  {}", sandbox.currencycloud_url());
     println!("  CURRENCYCLOUD_LOGIN_ID={CURRENCYCLOUD_LOGIN_ID}");
     println!("  CURRENCYCLOUD_API_KEY={CURRENCYCLOUD_API_KEY}");
+    println!("Weavr          {}", sandbox.weavr_url());
+    println!("  WEAVR_API_KEY={WEAVR_API_KEY}");
+    println!("  WEAVR_EMAIL={WEAVR_EMAIL}");
+    println!("  WEAVR_PASSWORD={WEAVR_PASSWORD}");
+    println!("  --identity CORPORATE:{WEAVR_CORPORATE_ID}, step-up code {WEAVR_OTP_CODE}");
     println!("press Ctrl-C to stop");
     loop {
         std::thread::park();
