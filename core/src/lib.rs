@@ -64,6 +64,8 @@ mod secret;
 mod session;
 mod time;
 mod transmit;
+#[cfg(feature = "embedded-io")]
+pub mod wire;
 
 pub use config::Config;
 pub use error::{
