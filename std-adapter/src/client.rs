@@ -331,6 +331,14 @@ impl<P: Provider> Client<P> {
                     add_headers(&mut headers, &grant.headers)?;
                     let ticket = grant.ticket;
                     self.drain_events(&mut shared);
+                    // A refresh came due: this thread sends it, then takes
+                    // the newest token; the other threads keep calling with
+                    // the current one meanwhile. (A request that cannot be
+                    // built was handed back to the session as failed.)
+                    if let Ok(Some(outgoing)) = self.take_transmit(&mut shared) {
+                        shared = self.drive(shared, outgoing).0;
+                        continue;
+                    }
                     return Ok((headers, ticket));
                 }
                 Err(not_ready) => not_ready,

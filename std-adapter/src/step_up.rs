@@ -8,7 +8,9 @@ use std::fmt;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant as StdInstant;
 
-use authsession_core::{Channel, Instant, Level, Provider, Session, StepUpRefused, StepUpState};
+use authsession_core::{
+    Channel, ErrorKind, Instant, Level, Provider, Session, StepUpError, StepUpRefused, StepUpState,
+};
 use zeroize::Zeroize;
 
 use crate::client::{Client, last_error};
@@ -138,9 +140,11 @@ impl<P: Provider> Client<P> {
                 }
             }
         }
-        match self.lock().session.step_up_state() {
+        // One guard: the scrutinee's would live through the arms.
+        let shared = self.lock();
+        match shared.session.step_up_state() {
             StepUpState::SteppedUp => Ok(()),
-            _ => Err(Error::StepUpFailed(last_error(&self.lock().session))),
+            _ => Err(Error::StepUpFailed(last_error(&shared.session))),
         }
     }
 
@@ -148,10 +152,15 @@ impl<P: Provider> Client<P> {
     /// needed) and after the pause the API wants between challenges.
     fn start_challenge(&self, channel: Channel) -> Result<(), Error> {
         let start = |session: &mut Session<P>, now| session.start_step_up(channel, now);
-        for _ in 0..3 {
+        for _ in 0..4 {
             // The challenge is for the token: there must be one.
             self.grant(Level::User)?;
             match self.send_step_up_request(start)? {
+                // The server found it too soon all the same (its clock
+                // started when the last challenge arrived): the session
+                // now refuses new ones until the pause is over, which the
+                // next round waits out.
+                Ok(()) if self.refused_as_too_soon() => {}
                 Ok(()) | Err(StepUpRefused::AlreadySteppedUp) => return Ok(()),
                 Err(StepUpRefused::TooSoon { until }) => {
                     let wait = until.saturating_duration_since(self.now());
@@ -166,6 +175,17 @@ impl<P: Provider> Client<P> {
             }
         }
         Err(Error::StepUpFailed(last_error(&self.lock().session)))
+    }
+
+    /// Whether the challenge just sent was refused with `RETRY_IN_15SEC`.
+    fn refused_as_too_soon(&self) -> bool {
+        let shared = self.lock();
+        shared.session.step_up_state() == StepUpState::Needed
+            && matches!(
+                shared.session.last_error(),
+                Some(authsession_core::Error::Api(api))
+                    if api.kind == ErrorKind::StepUp(StepUpError::RetryIn15Sec)
+            )
     }
 
     /// Applies `action` to the session and sends the request it queues, if

@@ -246,7 +246,10 @@ fn sandbox_mode_prints_its_urls_and_test_credentials() {
         "{printed}"
     );
     assert!(printed.contains("CURRENCYCLOUD_LOGIN_ID="), "{printed}");
-    assert!(printed.contains("Weavr          http://127.0.0.1:"), "{printed}");
+    assert!(
+        printed.contains("Weavr          http://127.0.0.1:"),
+        "{printed}"
+    );
     assert!(printed.contains("WEAVR_EMAIL="), "{printed}");
 }
 
@@ -262,7 +265,13 @@ fn weavr_call_steps_up_with_the_given_code_and_prints_no_secret() {
         .args(["call", "--provider", "weavr", "--base-url"])
         .arg(sandbox.weavr_url())
         .args(["--identity", &format!("CORPORATE:{WEAVR_CORPORATE_ID}")])
-        .args(["--step-up-code", WEAVR_OTP_CODE, "--verbose", "GET", &statement])
+        .args([
+            "--step-up-code",
+            WEAVR_OTP_CODE,
+            "--verbose",
+            "GET",
+            &statement,
+        ])
         .env("WEAVR_API_KEY", WEAVR_API_KEY)
         .env("WEAVR_EMAIL", WEAVR_EMAIL)
         .env("WEAVR_PASSWORD", WEAVR_PASSWORD)
@@ -273,9 +282,80 @@ fn weavr_call_steps_up_with_the_given_code_and_prints_no_secret() {
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("SteppedUp"), "{stderr}");
     for secret in [WEAVR_API_KEY, WEAVR_PASSWORD, WEAVR_OTP_CODE] {
-        assert!(!stdout.contains(secret) && !stderr.contains(secret), "{secret} printed");
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} printed"
+        );
     }
     let counters = sandbox.counters();
-    assert_eq!((counters.weavr_challenges, counters.weavr_verifications), (1, 1));
+    assert_eq!(
+        (counters.weavr_challenges, counters.weavr_verifications),
+        (1, 1)
+    );
     assert_eq!(counters.logouts, 1);
+}
+
+#[test]
+fn access_key_call_takes_its_pair_from_the_environment_and_prints_no_secret() {
+    use authsession_std::sandbox::{ACCESS_KEY_ID, ACCESS_KEY_SECRET};
+
+    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+    let run = |secret: &str| {
+        authsession()
+            .args(["call", "--provider", "access-key", "--base-url"])
+            .arg(sandbox.access_key_url())
+            .args(["--repeat", "3", "--verbose", "GET", "/partners/me"])
+            .env("AUTHSESSION_ACCESS_KEY", ACCESS_KEY_ID)
+            .env("AUTHSESSION_SECRET", secret)
+            .output()
+            .expect("the command runs")
+    };
+
+    let output = run(ACCESS_KEY_SECRET);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stdout.lines().count(), 3, "one body a line:\n{stdout}");
+    assert!(stdout.lines().all(|line| line.starts_with('{')), "{stdout}");
+    assert!(stderr.contains("logged in"), "{stderr}");
+    // No logout endpoint: the token is forgotten locally.
+    assert!(stderr.contains("logged out"), "{stderr}");
+    for printed in [&stdout, &stderr] {
+        assert_no_secret(printed, ACCESS_KEY_ID);
+        assert!(
+            !printed.contains(ACCESS_KEY_SECRET),
+            "the secret was printed"
+        );
+        // The JWT's header, base64url: no token was printed.
+        assert!(
+            !printed.contains("eyJhbGciOiJIUzM4NCIsInR5cCI6IkpXVCJ9"),
+            "a token was printed"
+        );
+    }
+    let counters = sandbox.counters();
+    assert_eq!(
+        (counters.access_key_logins, counters.calls, counters.logouts),
+        (1, 3, 0)
+    );
+
+    let refused = run("not-the-secret");
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    let error_line = stderr
+        .lines()
+        .find(|line| line.starts_with("error:"))
+        .expect("an error line");
+    assert!(error_line.contains("AccessKeyUnauthorized"), "{error_line}");
+    assert!(!stderr.contains("not-the-secret"), "the secret was printed");
+    assert_eq!(sandbox.counters().rejected_logins, 1, "tried once");
+
+    let missing = authsession()
+        .args(["call", "--provider", "access-key", "--base-url"])
+        .arg(sandbox.access_key_url())
+        .args(["GET", "/partners/me"])
+        .env_remove("AUTHSESSION_ACCESS_KEY")
+        .env_remove("AUTHSESSION_SECRET")
+        .output()
+        .expect("the command runs");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("AUTHSESSION_ACCESS_KEY"));
 }

@@ -24,13 +24,16 @@ pub struct Counters {
     pub logins: u64,
     /// Logins refused for their credentials (unknown user, wrong key or
     /// password, disabled or locked account; for Weavr also a missing or
-    /// wrong `api-key` and an expired password); malformed logins (`400`)
-    /// are not counted.
+    /// wrong `api-key` and an expired password; for the access-key API an
+    /// unknown key or a wrong secret); malformed logins (`400`) are not
+    /// counted.
     pub rejected_logins: u64,
     /// `401`s served to requests that need a token (protected calls and
     /// logout; for Weavr also the exchange, `GET /identities` and step-up)
     /// because it was missing, unknown, of the wrong kind, logged out or
-    /// idle-expired, or because Weavr's `api-key` was missing or wrong.
+    /// idle-expired, or because Weavr's `api-key` was missing or wrong; for
+    /// the access-key API, a bearer JWT that is missing, not signed by this
+    /// sandbox, or past its end.
     pub unauthorized: u64,
     /// Successful logouts.
     pub logouts: u64,
@@ -49,6 +52,9 @@ pub struct Counters {
     pub weavr_challenges: u64,
     /// Weavr step-ups that succeeded: a right code, or an approved push.
     pub weavr_verifications: u64,
+    /// Access-key logins answered `201` with a token (also counted in
+    /// `logins`).
+    pub access_key_logins: u64,
 }
 
 /// The counters and the instants of successful logins, kept together

@@ -72,6 +72,16 @@ impl Reply {
         }
     }
 
+    /// A reply whose body is `text`, not JSON: the access-key API's bare
+    /// JWT.
+    pub fn text(status: u16, content_type: &str, text: String) -> Self {
+        Reply {
+            status,
+            headers: vec![("Content-Type", content_type.to_owned())],
+            body: text.into_bytes(),
+        }
+    }
+
     /// A reply without a body: a `204`, or one of Weavr's bare errors.
     pub fn empty(status: u16) -> Self {
         Reply {

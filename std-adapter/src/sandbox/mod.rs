@@ -4,8 +4,8 @@
 //! tests, counters of what it saw, and faults on demand.
 //!
 //! Each API lives in its own module and answers under its own path prefix:
-//! `/v2` is Currencycloud, `/multi` is Weavr; any other prefix gets a
-//! `404`.
+//! `/v2` is Currencycloud, `/multi` is Weavr, `/access-key` is the
+//! access-key JWT API; any other prefix gets a `404`.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -22,6 +22,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod access_key;
 mod counters;
 mod currencycloud;
 mod exchange;
@@ -40,6 +41,7 @@ use std::time::{Duration, Instant};
 
 use tiny_http::{Request, Server};
 
+pub use access_key::{ACCESS_KEY_ID, ACCESS_KEY_SECRET};
 pub use counters::Counters;
 pub use currencycloud::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID};
 pub use faults::Fault;
@@ -49,6 +51,7 @@ pub use weavr::{
     WEAVR_TWO_IDENTITIES_CORPORATE_ID, WEAVR_TWO_IDENTITIES_EMAIL,
 };
 
+use access_key::AccessKeyApi;
 use counters::Tally;
 use currencycloud::Currencycloud;
 use exchange::{Incoming, Reply};
@@ -107,6 +110,16 @@ pub struct SandboxConfig {
     /// Whether Weavr says `STEP_UP_REQUIRED` in `message`, as its web app
     /// sees it, rather than in `errorCode` (false).
     pub weavr_step_up_in_message: bool,
+    /// How long an access-key JWT lives: its `exp - iat`, and how long the
+    /// sandbox accepts it. Whole seconds, as a JWT states times; a fraction
+    /// is dropped and anything under a second counts as one (3600 s, as the
+    /// seed's token).
+    pub access_key_token_lifetime: Duration,
+    /// How many seconds the access-key API's clock is ahead of the real
+    /// one (negative: behind), so that the `iat` and `exp` of its tokens
+    /// disagree with the client's clock; it judges its tokens by the same
+    /// clock, so they live their lifetime of real time all the same (0).
+    pub access_key_clock_skew: i64,
 }
 
 impl Default for SandboxConfig {
@@ -123,6 +136,8 @@ impl Default for SandboxConfig {
             weavr_lockout_after: 5,
             weavr_lock_duration: Duration::from_secs(30 * 60),
             weavr_step_up_in_message: false,
+            access_key_token_lifetime: Duration::from_secs(3600),
+            access_key_clock_skew: 0,
         }
     }
 }
@@ -186,14 +201,15 @@ struct State {
     faults: FaultQueue,
     currencycloud: Currencycloud,
     weavr: Weavr,
+    access_key: AccessKeyApi,
 }
 
-/// Which emulated API a request is for, by its path prefix. The access-key
-/// API (`/access-key`) comes here.
+/// Which emulated API a request is for, by its path prefix.
 #[derive(Clone, Copy, Debug)]
 enum Api {
     Currencycloud,
     Weavr,
+    AccessKey,
     None,
 }
 
@@ -208,6 +224,8 @@ impl Api {
             Api::Currencycloud
         } else if under(weavr::PREFIX) {
             Api::Weavr
+        } else if under(access_key::PREFIX) {
+            Api::AccessKey
         } else {
             Api::None
         }
@@ -218,6 +236,7 @@ impl Api {
         match self {
             Api::Currencycloud => currencycloud::error(status),
             Api::Weavr => weavr::error(status),
+            Api::AccessKey => access_key::error(status),
             Api::None => Reply::no_api(status),
         }
     }
@@ -257,6 +276,11 @@ impl Sandbox {
                 lock_duration: config.weavr_lock_duration,
                 step_up_in_message: config.weavr_step_up_in_message,
             }),
+            access_key: AccessKeyApi::new(
+                config.access_key_token_lifetime,
+                config.access_key_clock_skew,
+                Instant::now(),
+            ),
         };
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
@@ -318,6 +342,55 @@ impl Sandbox {
     /// ```
     pub fn weavr_url(&self) -> String {
         format!("http://{}/multi", frontdoor::loopback(self.addr()))
+    }
+
+    /// The base URL of the emulated access-key API, without a trailing
+    /// slash: it ends in `/access-key`, and the login is `POST
+    /// {url}/login`, as the seed's `POST /login`.
+    ///
+    /// ```
+    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// let login_url = format!("{}/login", sandbox.access_key_url());
+    /// assert!(login_url.starts_with("http://127.0.0.1:"));
+    /// assert!(login_url.ends_with("/access-key/login"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn access_key_url(&self) -> String {
+        format!(
+            "http://{}{}",
+            frontdoor::loopback(self.addr()),
+            access_key::PREFIX
+        )
+    }
+
+    /// Skews the access-key API's clock by `seconds` from the real one
+    /// (negative: behind): the `iat` and `exp` of the tokens issued from
+    /// now on move with it, and every token is judged by it. A token
+    /// issued before a change lapses early if the clock jumped ahead.
+    ///
+    /// ```
+    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// sandbox.set_access_key_clock_skew(-3600); // an hour behind
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_access_key_clock_skew(&self, seconds: i64) {
+        self.shared.lock().access_key.clock_skew = seconds;
+    }
+
+    /// Changes the lifetime of the access-key tokens issued from now on
+    /// (whole seconds, at least one); the live tokens keep theirs.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
+    /// sandbox.set_access_key_token_lifetime(Duration::from_secs(2));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_access_key_token_lifetime(&self, lifetime: Duration) {
+        self.shared.lock().access_key.lifetime = lifetime;
     }
 
     /// Answers a Weavr push challenge (`POST /multi/stepup/challenges/push/
@@ -500,11 +573,13 @@ impl Shared {
             tally,
             currencycloud,
             weavr,
+            access_key,
             ..
         } = &mut *state;
         match api {
             Api::Currencycloud => currencycloud.serve(tally, request, now),
             Api::Weavr => weavr.serve(tally, request, now),
+            Api::AccessKey => access_key.serve(tally, request, now),
             Api::None => Reply::no_api(404),
         }
     }
