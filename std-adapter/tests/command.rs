@@ -74,6 +74,8 @@ fn demo_walks_the_whole_session_and_prints_no_secret() {
         "event=CodeSent",
         "event=SteppedUp",
         "a new challenge: yes",
+        "=== Access-key JWT API",
+        "three logins: the first and one ahead of each expiry: yes",
         "sandbox counters",
         "demo finished",
     ] {
@@ -232,7 +234,7 @@ fn sandbox_mode_prints_its_urls_and_test_credentials() {
     let mut lines = BufReader::new(stdout).lines();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut seen = Vec::new();
-    while Instant::now() < deadline && seen.len() < 10 {
+    while Instant::now() < deadline && seen.len() < 13 {
         match lines.next() {
             Some(Ok(line)) => seen.push(line),
             _ => break,
@@ -251,6 +253,10 @@ fn sandbox_mode_prints_its_urls_and_test_credentials() {
         "{printed}"
     );
     assert!(printed.contains("WEAVR_EMAIL="), "{printed}");
+    assert!(
+        printed.contains("access-key API http://127.0.0.1:"),
+        "{printed}"
+    );
 }
 
 #[test]

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use authsession_std::sandbox::{
-    CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig, WEAVR_API_KEY,
-    WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_OTP_CODE, WEAVR_PASSWORD,
+    ACCESS_KEY_ID, ACCESS_KEY_SECRET, CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox,
+    SandboxConfig, WEAVR_API_KEY, WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_OTP_CODE, WEAVR_PASSWORD,
 };
 
 #[derive(Debug, clap::Args)]
@@ -50,6 +50,9 @@ pub fn run(args: &SandboxArgs) -> ExitCode {
     println!("  WEAVR_EMAIL={WEAVR_EMAIL}");
     println!("  WEAVR_PASSWORD={WEAVR_PASSWORD}");
     println!("  --identity CORPORATE:{WEAVR_CORPORATE_ID}, step-up code {WEAVR_OTP_CODE}");
+    println!("access-key API {}", sandbox.access_key_url());
+    println!("  AUTHSESSION_ACCESS_KEY={ACCESS_KEY_ID}");
+    println!("  AUTHSESSION_SECRET={ACCESS_KEY_SECRET}");
     println!("press Ctrl-C to stop");
     loop {
         std::thread::park();

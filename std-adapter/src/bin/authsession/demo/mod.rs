@@ -3,6 +3,7 @@
 //! claims against the sandbox's counters, so the demo fails loudly if the
 //! library does not behave as it says.
 
+mod access_key;
 mod currencycloud;
 mod weavr;
 
@@ -52,6 +53,7 @@ fn walk() -> Outcome {
     );
     currencycloud::walk(&sandbox)?;
     weavr::walk(&sandbox)?;
+    access_key::walk(&sandbox)?;
     print_counters(&sandbox);
     Ok(())
 }
