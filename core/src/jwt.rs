@@ -86,10 +86,14 @@ pub fn decode_claims(token: &str) -> Result<Claims, Error> {
         if part.is_empty() {
             return Err(Error::InvalidJwt(JwtError::NotThreeParts));
         }
-        if !part
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        // A fold of bitwise operators rather than `all`: without an early
+        // exit or a branch the check runs many bytes at a time; it was a
+        // third of the time of the whole decoding, on a token of 500 bytes.
+        #[allow(clippy::needless_bitwise_bool)]
+        let base64url = part.bytes().fold(true, |base64url, b| {
+            base64url & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_'))
+        });
+        if !base64url {
             return Err(Error::InvalidJwt(JwtError::NotBase64Url));
         }
     }
@@ -104,14 +108,34 @@ pub fn decode_claims(token: &str) -> Result<Claims, Error> {
             base64::DecodeSliceError::DecodeError(_) => Error::InvalidJwt(JwtError::NotBase64Url),
         })?;
     let json = decoded.get(..length).unwrap_or_default();
-    let times: Times = crate::json::parse(json, "JWT payload", 0).map_err(|error| match error {
-        Error::Overflow { .. } => error,
-        _ => Error::InvalidJwt(JwtError::PayloadNotJson),
-    })?;
+    let times: Times = match crate::json::parse(json, "JWT payload", 0) {
+        Ok(times) => times,
+        Err(error @ Error::Overflow { .. }) => return Err(error),
+        // The vendor's own example token has a payload that is not quite
+        // JSON (its first key lacks the opening quote). The times are still
+        // there to read, and a plan is worth more than a refusal.
+        Err(_) => match (scan_number(json, b"\"iat\""), scan_number(json, b"\"exp\"")) {
+            (None, None) => return Err(Error::InvalidJwt(JwtError::PayloadNotJson)),
+            (iat, exp) => Times { iat, exp },
+        },
+    };
     Ok(Claims {
         issued_at: times.iat.map(seconds).transpose()?,
         expires_at: times.exp.map(seconds).transpose()?,
     })
+}
+
+/// The number after the first `key:` in a payload that is not quite JSON
+/// (`"exp": 1691154857`), if there is one.
+fn scan_number(json: &[u8], key: &[u8]) -> Option<f64> {
+    let start = json.windows(key.len()).position(|window| window == key)? + key.len();
+    let rest = json.get(start..)?.trim_ascii_start().strip_prefix(b":")?;
+    let rest = rest.trim_ascii_start();
+    let end = rest
+        .iter()
+        .position(|byte| !(byte.is_ascii_digit() || *byte == b'.'))
+        .unwrap_or(rest.len());
+    core::str::from_utf8(rest.get(..end)?).ok()?.parse().ok()
 }
 
 /// A `NumericDate` as whole seconds (fractions dropped: plans are made to

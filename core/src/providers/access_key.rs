@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ApiError, CredentialError, CredentialProblem, Error, FieldError};
 use crate::grant::Level;
 use crate::json::{self, Text, overflow};
-use crate::jwt::decode_claims;
+use crate::jwt::{Claims, JwtError, decode_claims};
 use crate::provider::{
     LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, RetryHint, SessionRequest,
     is_header_safe,
@@ -210,7 +210,13 @@ fn read_token<R: Response + ?Sized>(
             status: response.status(),
         })?
         .trim();
-    let claims = decode_claims(text)?;
+    // The shape must be a JWT's; unreadable times only cost the plan (the
+    // token then lives until a 401), not the login.
+    let claims = match decode_claims(text) {
+        Ok(claims) => claims,
+        Err(Error::InvalidJwt(JwtError::PayloadNotJson | JwtError::BadTime)) => Claims::default(),
+        Err(error) => return Err(error),
+    };
     if !is_header_safe(text.as_bytes()) {
         return Err(Error::InvalidHeaderValue { what: "token" });
     }
