@@ -24,6 +24,10 @@ pub enum Level {
 pub struct Ticket {
     pub(crate) generation: u64,
     pub(crate) level: Level,
+    /// How many step-ups the session had passed when the call was sent, so
+    /// that a late `STEP_UP_REQUIRED` for a call sent before the current
+    /// step-up does not undo it.
+    pub(crate) step_ups: u64,
 }
 
 impl Ticket {

@@ -366,7 +366,7 @@ impl Provider for Weavr {
             }
             (SessionRequest::StartStepUp(_), 200 | 204) => StepUpOutcome::CodeSent,
             (SessionRequest::VerifyCode(_), 200 | 204) => StepUpOutcome::SteppedUp,
-            _ => step_up_failure(response),
+            _ => step_up_failure(response, self.resend_interval),
         }
     }
 }
@@ -408,8 +408,22 @@ impl Weavr {
         struct Identities {
             identities: heapless::Vec<Listed, 8>,
         }
-        let listed: Identities =
-            json::parse(response.body(), "identities response", response.status())?;
+        /// What is left to read of a list too long for `Identities`.
+        #[derive(Deserialize)]
+        struct Counted {
+            count: u32,
+        }
+        let (body, status) = (response.body(), response.status());
+        let listed: Identities = match json::parse(body, "identities response", status) {
+            Ok(listed) => listed,
+            // More identities than the list holds: as ambiguous as two.
+            Err(error) => match json::parse::<Counted>(body, "identities response", status) {
+                Ok(Counted { count }) if count > 1 => {
+                    return Err(Error::AmbiguousIdentity { count });
+                }
+                _ => return Err(error),
+            },
+        };
         match listed.identities.as_slice() {
             [] if self.chosen.is_some() => Ok(LoginOutcome::Next(EXCHANGE_STEP)),
             [only] => {
@@ -493,8 +507,9 @@ fn login_failure<R: Response + ?Sized>(response: &R) -> LoginOutcome {
     }
 }
 
-/// What a failed step-up request means for the step-up.
-fn step_up_failure<R: Response + ?Sized>(response: &R) -> StepUpOutcome {
+/// What a failed step-up request means for the step-up; `resend_interval`
+/// is the pause the API wants before a new challenge.
+fn step_up_failure<R: Response + ?Sized>(response: &R, resend_interval: Duration) -> StepUpOutcome {
     let mut error = error_of(response);
     let status = response.status();
     let code = match &error {
@@ -510,7 +525,7 @@ fn step_up_failure<R: Response + ?Sized>(response: &R) -> StepUpOutcome {
         }
         (_, StepUpError::VerificationCodeInvalid) => AfterStepUpFailure::RetryCode,
         (_, StepUpError::RetryIn15Sec) => AfterStepUpFailure::NewChallenge {
-            wait: Some(Weavr::RESEND_INTERVAL),
+            wait: Some(resend_interval),
         },
         _ => AfterStepUpFailure::NewChallenge { wait: None },
     };

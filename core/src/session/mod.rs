@@ -212,6 +212,8 @@ pub struct Session<P: Provider> {
     login_not_before: Instant,
     /// No step-up challenge is asked for before this instant.
     challenge_not_before: Instant,
+    /// How many step-ups have succeeded.
+    step_ups: u64,
     jitter: Jitter,
 }
 
@@ -253,6 +255,7 @@ impl<P: Provider> Session<P> {
             last_error: None,
             login_not_before: Instant::ZERO,
             challenge_not_before: Instant::ZERO,
+            step_ups: 0,
             jitter: Jitter::new(config.seed),
         }
     }
@@ -350,6 +353,7 @@ impl<P: Provider> Session<P> {
         let ticket = Ticket {
             generation: self.generation,
             level,
+            step_ups: self.step_ups,
         };
         let mut headers = Headers::new();
         match self
@@ -400,7 +404,10 @@ impl<P: Provider> Session<P> {
                 Verdict::Replay
             }
             Reply::StepUpRequired => {
-                let current = ticket.generation == self.generation;
+                // Only a refusal of a call sent under the current token and
+                // the current step-up says that step-up is needed now.
+                let current =
+                    ticket.generation == self.generation && ticket.step_ups == self.step_ups;
                 if current
                     && let State::Active(times) = &mut self.state
                     && matches!(

@@ -104,8 +104,7 @@ impl<P: Provider> Session<P> {
             return Err(StepUpRefused::NothingToAnswer);
         };
         if approved {
-            self.set_step_up(StepUpState::SteppedUp);
-            self.emit(EventKind::SteppedUp);
+            self.stepped_up();
         } else {
             let mut declined = ApiError::status(0);
             declined.kind = ErrorKind::StepUp(StepUpError::Declined);
@@ -113,6 +112,12 @@ impl<P: Provider> Session<P> {
             self.fail_step_up(Error::Api(declined), next, now);
         }
         Ok(())
+    }
+
+    fn stepped_up(&mut self) {
+        self.step_ups = self.step_ups.wrapping_add(1);
+        self.set_step_up(StepUpState::SteppedUp);
+        self.emit(EventKind::SteppedUp);
     }
 
     pub(super) fn set_step_up(&mut self, step_up: StepUpState) {
@@ -132,18 +137,20 @@ impl<P: Provider> Session<P> {
             return;
         };
         match outcome {
-            StepUpOutcome::CodeSent => {
-                self.set_step_up(StepUpState::CodeSent(channel));
-                self.emit(EventKind::CodeSent);
+            StepUpOutcome::CodeSent | StepUpOutcome::AwaitingApproval => {
+                // The server counts its pause from the challenge it saw, which
+                // may be later than when ours was queued.
+                let pause_ends = now + self.provider.step_up_resend_interval();
+                self.challenge_not_before = self.challenge_not_before.max(pause_ends);
+                if outcome == StepUpOutcome::CodeSent {
+                    self.set_step_up(StepUpState::CodeSent(channel));
+                    self.emit(EventKind::CodeSent);
+                } else {
+                    self.set_step_up(StepUpState::AwaitingApproval(channel));
+                    self.emit(EventKind::AwaitingApproval);
+                }
             }
-            StepUpOutcome::AwaitingApproval => {
-                self.set_step_up(StepUpState::AwaitingApproval(channel));
-                self.emit(EventKind::AwaitingApproval);
-            }
-            StepUpOutcome::SteppedUp => {
-                self.set_step_up(StepUpState::SteppedUp);
-                self.emit(EventKind::SteppedUp);
-            }
+            StepUpOutcome::SteppedUp => self.stepped_up(),
             StepUpOutcome::Failed { error, then } => {
                 let then = match (then, request) {
                     // A code that was never sent cannot be typed again.

@@ -14,7 +14,7 @@ use super::{Outcome, expect_delta, step};
 /// The sandbox's token lifetime for this walk.
 const LIFETIME: Duration = Duration::from_secs(2);
 /// How long calls keep flowing: two and a half lifetimes.
-const FLOW: Duration = Duration::from_millis(5_000);
+const FLOW: Duration = Duration::from_secs(5);
 /// The pause between two calls.
 const PACE: Duration = Duration::from_millis(100);
 
