@@ -10,15 +10,16 @@ use core::time::Duration;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, CredentialError, CredentialProblem, Error, FieldError};
+use crate::error::{CredentialError, Error, FieldError};
 use crate::grant::Level;
 use crate::json::{self, Text, overflow};
 use crate::jwt::{Claims, JwtError, decode_claims};
 use crate::provider::{
-    LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, RetryHint, SessionRequest,
+    LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, SessionRequest,
     is_header_safe,
 };
-use crate::response::{Response, is_success, retry_after};
+use crate::providers::common::{checked_credential, error_body, login_outcome};
+use crate::response::{Response, retry_after};
 use crate::secret::SecretBuf;
 use crate::transmit::{HeaderValue, Headers, Method, RequestHead};
 
@@ -69,25 +70,10 @@ impl AccessKeyCredentials {
     /// control character.
     pub fn new(access_key: &str, secret: &str) -> Result<Self, CredentialError> {
         Ok(AccessKeyCredentials {
-            access_key: checked("accessKey", access_key, ACCESS_KEY_MAX)?,
-            secret: checked("secret", secret, SECRET_MAX)?,
+            access_key: checked_credential("accessKey", access_key)?,
+            secret: checked_credential("secret", secret)?,
         })
     }
-}
-
-fn checked<const N: usize>(
-    field: &'static str,
-    value: &str,
-    max: usize,
-) -> Result<SecretBuf<N>, CredentialError> {
-    let problem = |problem| CredentialError { field, problem };
-    if value.is_empty() {
-        return Err(problem(CredentialProblem::Missing));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(problem(CredentialProblem::ControlCharacter));
-    }
-    SecretBuf::from_text(value, field).map_err(|_| problem(CredentialProblem::TooLong { max }))
 }
 
 impl fmt::Debug for AccessKeyCredentials {
@@ -156,17 +142,7 @@ impl Provider for AccessKey {
         response: &R,
         token: &mut Self::Token,
     ) -> LoginOutcome {
-        let status = response.status();
-        match status {
-            _ if is_success(status) => match read_token(response, token) {
-                Ok(new_token) => LoginOutcome::LoggedIn(new_token),
-                Err(error) => LoginOutcome::Retry(RetryHint::without_wait(error)),
-            },
-            429 | 500..=599 => {
-                LoginOutcome::Retry(RetryHint::from_response(response, error_of(response)))
-            }
-            _ => LoginOutcome::Rejected(error_of(response)),
-        }
+        login_outcome(response, || read_token(response, token), error_of)
     }
 
     fn grant<'a>(
@@ -259,17 +235,8 @@ pub fn error_of<R: Response + ?Sized>(response: &R) -> Error {
         error: Inner,
     }
 
-    let status = response.status();
-    let mut error = match ApiError::with_request_id(status, response, "x-request-id") {
-        Ok(error) => error,
-        Err(error) => return error,
-    };
-    let body = response.body();
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Error::Api(error);
-    }
-    let parsed: ErrorBody = match json::parse(body, "error body", status) {
-        Ok(parsed) => parsed,
+    let (mut error, parsed) = match error_body::<_, ErrorBody>(response, "x-request-id") {
+        Ok(read) => read,
         Err(error) => return error,
     };
     error.code = if parsed.error.code.is_empty() {

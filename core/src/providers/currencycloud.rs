@@ -12,9 +12,10 @@ use crate::error::{ApiError, CredentialError, CredentialProblem, Error, FieldErr
 use crate::grant::Level;
 use crate::json::{self, ParamObject, RawStr, Text, overflow};
 use crate::provider::{
-    LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, RetryHint, SessionRequest,
+    LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, SessionRequest,
 };
-use crate::response::{Response, is_success};
+use crate::providers::common::{error_body, login_outcome};
+use crate::response::Response;
 use crate::secret::SecretBuf;
 use crate::transmit::{HeaderValue, Headers, Method, RequestHead};
 
@@ -209,19 +210,8 @@ impl Provider for Currencycloud {
         response: &R,
         token: &mut Self::Token,
     ) -> LoginOutcome {
-        let status = response.status();
-        match status {
-            _ if is_success(status) => match read_token(response, token) {
-                Ok(()) => LoginOutcome::LoggedIn(NewToken::default()),
-                Err(error) => LoginOutcome::Retry(RetryHint::without_wait(error)),
-            },
-            429 | 500..=599 => {
-                LoginOutcome::Retry(RetryHint::from_response(response, error_of(response)))
-            }
-            // 400 and 401 are bad credentials; any other answer (404 for a
-            // wrong base URL) will not change by retrying either.
-            _ => LoginOutcome::Rejected(error_of(response)),
-        }
+        let read_token = || read_token(response, token).map(|()| NewToken::default());
+        login_outcome(response, read_token, error_of)
     }
 
     fn grant<'a>(
@@ -310,15 +300,9 @@ fn parse_error<R: Response + ?Sized>(response: &R) -> Result<ApiError, Error> {
         error_messages: FieldMessages,
     }
 
-    let status = response.status();
-    let mut error = ApiError::with_request_id(status, response, "X-Request-Id")?;
-    let body = response.body();
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(error);
-    }
-    let parsed: ErrorBody = json::parse(body, "error body", status)?;
-    error.code = parsed.error_code;
-    error.fields = parsed.error_messages.0;
+    let (mut error, body) = error_body::<_, ErrorBody>(response, "X-Request-Id")?;
+    error.code = body.error_code;
+    error.fields = body.error_messages.0;
     Ok(error)
 }
 

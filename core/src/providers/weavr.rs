@@ -8,15 +8,14 @@ use core::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{
-    ApiError, CredentialError, CredentialProblem, Error, ErrorKind, FieldError, StepUpError,
-};
+use crate::error::{CredentialError, CredentialProblem, Error, ErrorKind, FieldError, StepUpError};
 use crate::grant::Level;
 use crate::json::{self, ParamObject, RawStr, Text};
 use crate::provider::{
     AfterStepUpFailure, Channel, LoginOutcome, LoginStep, NewToken, Provider, Reply,
     RequestSecrets, RetryHint, SessionRequest, StepUpOutcome, is_header_safe,
 };
+use crate::providers::common::{checked_credential, error_body, is_passing};
 use crate::response::{Response, is_success, retry_after};
 use crate::secret::SecretBuf;
 use crate::transmit::{HeaderValue, Headers, Method, RequestHead};
@@ -160,29 +159,27 @@ impl WeavrCredentials {
     /// fit for a header, no control characters anywhere.
     pub fn new(api_key: &str, email: &str, password: &str) -> Result<Self, CredentialError> {
         Ok(WeavrCredentials {
-            api_key: checked("api_key", api_key, API_KEY_CAPACITY)?,
-            email: checked("email", email, EMAIL_MAX)?,
-            password: checked("password", password, PASSWORD_MAX)?,
+            api_key: checked("api_key", api_key)?,
+            email: checked("email", email)?,
+            password: checked("password", password)?,
         })
     }
 }
 
+/// A Weavr credential; the key also travels in a header, so it must be
+/// header-safe.
 fn checked<const N: usize>(
     field: &'static str,
     value: &str,
-    max: usize,
 ) -> Result<SecretBuf<N>, CredentialError> {
-    let problem = |problem| CredentialError { field, problem };
-    if value.is_empty() {
-        return Err(problem(CredentialProblem::Missing));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(problem(CredentialProblem::ControlCharacter));
-    }
+    let kept = checked_credential(field, value)?;
     if field == "api_key" && !is_header_safe(value.as_bytes()) {
-        return Err(problem(CredentialProblem::ControlCharacter));
+        return Err(CredentialError {
+            field,
+            problem: CredentialProblem::ControlCharacter,
+        });
     }
-    SecretBuf::from_text(value, field).map_err(|_| problem(CredentialProblem::TooLong { max }))
+    Ok(kept)
 }
 
 impl fmt::Debug for WeavrCredentials {
@@ -491,7 +488,9 @@ fn verify_path(channel: Channel) -> Result<&'static str, Error> {
 fn login_failure<R: Response + ?Sized>(response: &R) -> LoginOutcome {
     let mut error = error_of(response);
     match response.status() {
-        429 | 500..=599 => LoginOutcome::Retry(RetryHint::from_response(response, error)),
+        status if is_passing(status) => {
+            LoginOutcome::Retry(RetryHint::from_response(response, error))
+        }
         status => {
             if let Error::Api(api) = &mut error {
                 api.kind = match status {
@@ -592,17 +591,8 @@ pub fn error_of<R: Response + ?Sized>(response: &R) -> Error {
         syntax_errors: SyntaxErrors,
     }
 
-    let status = response.status();
-    let mut error = match ApiError::with_request_id(status, response, "request-ref") {
-        Ok(error) => error,
-        Err(error) => return error,
-    };
-    let body = response.body();
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Error::Api(error);
-    }
-    let parsed: ErrorBody = match json::parse(body, "error body", status) {
-        Ok(parsed) => parsed,
+    let (mut error, parsed) = match error_body::<_, ErrorBody>(response, "request-ref") {
+        Ok(read) => read,
         Err(error) => return error,
     };
     error.code = parsed.error_code;
