@@ -20,10 +20,24 @@ fn authsession() -> Command {
     command
 }
 
-fn call(sandbox: &Sandbox, api_key: &str, args: &[&str]) -> Output {
-    authsession()
-        .args(["call", "--provider", "currencycloud", "--base-url"])
-        .arg(sandbox.currencycloud_url())
+/// `authsession call` against `base_url` as `provider`.
+fn call_command(provider: &str, base_url: &str) -> Command {
+    let mut command = authsession();
+    command.args(["call", "--provider", provider, "--base-url", base_url]);
+    command
+}
+
+fn start() -> Sandbox {
+    Sandbox::start(SandboxConfig::for_tests()).expect("the sandbox starts")
+}
+
+/// `authsession call` on the sandbox's Currencycloud with the demo login.
+fn call(sandbox: &Sandbox, args: &[&str]) -> Output {
+    call_with_key(sandbox, CURRENCYCLOUD_API_KEY, args)
+}
+
+fn call_with_key(sandbox: &Sandbox, api_key: &str, args: &[&str]) -> Output {
+    call_command("currencycloud", &sandbox.currencycloud_url())
         .args(args)
         .env("CURRENCYCLOUD_LOGIN_ID", CURRENCYCLOUD_LOGIN_ID)
         .env("CURRENCYCLOUD_API_KEY", api_key)
@@ -87,10 +101,9 @@ fn demo_walks_the_whole_session_and_prints_no_secret() {
 
 #[test]
 fn call_repeats_over_one_session_and_logs_out() {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+    let sandbox = start();
     let output = call(
         &sandbox,
-        CURRENCYCLOUD_API_KEY,
         &["--repeat", "3", "--verbose", "GET", "/v2/accounts/current"],
     );
     let stdout = text(&output.stdout);
@@ -117,9 +130,9 @@ fn call_repeats_over_one_session_and_logs_out() {
 
 #[test]
 fn a_refused_key_exits_1_with_one_line_naming_status_and_code() {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+    let sandbox = start();
     let wrong_key = "0123456789abcdef".repeat(4);
-    let output = call(
+    let output = call_with_key(
         &sandbox,
         &wrong_key,
         &["--verbose", "GET", "/v2/accounts/current"],
@@ -141,12 +154,8 @@ fn a_refused_key_exits_1_with_one_line_naming_status_and_code() {
 
 #[test]
 fn an_error_answer_exits_1_naming_the_status_and_the_api_code() {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
-    let output = call(
-        &sandbox,
-        CURRENCYCLOUD_API_KEY,
-        &["GET", "/v2/no/such/thing"],
-    );
+    let sandbox = start();
+    let output = call(&sandbox, &["GET", "/v2/no/such/thing"]);
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
@@ -162,42 +171,24 @@ fn an_error_answer_exits_1_naming_the_status_and_the_api_code() {
 
 #[test]
 fn a_503_on_login_is_retried_and_the_call_succeeds() {
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+    let sandbox = start();
     sandbox.inject(Fault::StatusRetryAfter(503, 0), 1);
-    let output = call(
-        &sandbox,
-        CURRENCYCLOUD_API_KEY,
-        &["GET", "/v2/accounts/current"],
-    );
+    let output = call(&sandbox, &["GET", "/v2/accounts/current"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(sandbox.counters().logins, 1);
 }
 
 #[test]
 fn missing_credentials_and_bad_urls_exit_2() {
-    let output = authsession()
-        .args([
-            "call",
-            "--provider",
-            "currencycloud",
-            "--base-url",
-            "https://api.example.com",
-        ])
+    let output = call_command("currencycloud", "https://api.example.com")
         .args(["GET", "/v2/accounts/current"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("CURRENCYCLOUD_LOGIN_ID"));
 
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
-    let output = authsession()
-        .args([
-            "call",
-            "--provider",
-            "currencycloud",
-            "--base-url",
-            "http://api.example.com",
-        ])
+    let sandbox = start();
+    let output = call_command("currencycloud", "http://api.example.com")
         .args(["GET", "/v2/accounts/current"])
         .env("CURRENCYCLOUD_LOGIN_ID", CURRENCYCLOUD_LOGIN_ID)
         .env("CURRENCYCLOUD_API_KEY", CURRENCYCLOUD_API_KEY)
@@ -265,11 +256,9 @@ fn weavr_call_steps_up_with_the_given_code_and_prints_no_secret() {
         WEAVR_API_KEY, WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE,
         WEAVR_PASSWORD,
     };
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+    let sandbox = start();
     let statement = format!("/managed_accounts/{WEAVR_MANAGED_ACCOUNT_ID}/statement");
-    let output = authsession()
-        .args(["call", "--provider", "weavr", "--base-url"])
-        .arg(sandbox.weavr_url())
+    let output = call_command("weavr", &sandbox.weavr_url())
         .args(["--identity", &format!("CORPORATE:{WEAVR_CORPORATE_ID}")])
         .args([
             "--step-up-code",
@@ -305,11 +294,9 @@ fn weavr_call_steps_up_with_the_given_code_and_prints_no_secret() {
 fn access_key_call_takes_its_pair_from_the_environment_and_prints_no_secret() {
     use authsession_std::sandbox::{ACCESS_KEY_ID, ACCESS_KEY_SECRET};
 
-    let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+    let sandbox = start();
     let run = |secret: &str| {
-        authsession()
-            .args(["call", "--provider", "access-key", "--base-url"])
-            .arg(sandbox.access_key_url())
+        call_command("access-key", &sandbox.access_key_url())
             .args(["--repeat", "3", "--verbose", "GET", "/partners/me"])
             .env("AUTHSESSION_ACCESS_KEY", ACCESS_KEY_ID)
             .env("AUTHSESSION_SECRET", secret)
@@ -354,9 +341,7 @@ fn access_key_call_takes_its_pair_from_the_environment_and_prints_no_secret() {
     assert!(!stderr.contains("not-the-secret"), "the secret was printed");
     assert_eq!(sandbox.counters().rejected_logins, 1, "tried once");
 
-    let missing = authsession()
-        .args(["call", "--provider", "access-key", "--base-url"])
-        .arg(sandbox.access_key_url())
+    let missing = call_command("access-key", &sandbox.access_key_url())
         .args(["GET", "/partners/me"])
         .env_remove("AUTHSESSION_ACCESS_KEY")
         .env_remove("AUTHSESSION_SECRET")

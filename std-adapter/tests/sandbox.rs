@@ -4,42 +4,26 @@
 #![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod raw_http;
+
 use std::fmt::Write as _;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use authsession_std::sandbox::{
     CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Counters, Fault, Sandbox, SandboxConfig,
 };
+use raw_http::{Answer, IO_TIMEOUT, connect, exchange, request};
 use serde_json::{Value, json};
 
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
 const LOGIN: &str = "/v2/authenticate/api";
 const LOGOUT: &str = "/v2/authenticate/close_session";
 const ACCOUNT: &str = "/v2/accounts/current";
 const BALANCES: &str = "/v2/balances/find";
 
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
 impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(field, _)| field.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
     /// The codes listed under `field` in a Currencycloud error body.
     fn codes(&self, field: &str) -> Vec<String> {
         self.json()["error_messages"][field]
@@ -51,61 +35,6 @@ impl Answer {
             })
             .unwrap_or_default()
     }
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream
-}
-
-/// Sends raw bytes on a new connection and reads the answer to the end.
-fn exchange(addr: SocketAddr, raw: &[u8]) -> Answer {
-    let mut stream = connect(addr);
-    stream.write_all(raw).unwrap();
-    let mut bytes = Vec::new();
-    stream.read_to_end(&mut bytes).unwrap();
-    let text = String::from_utf8(bytes).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a complete answer");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.to_owned(), value.trim().to_owned()))
-        .collect();
-    Answer {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
-}
-
-fn request(
-    sandbox: &Sandbox,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Answer {
-    let mut raw = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        let _ = write!(raw, "{name}: {value}\r\n");
-    }
-    raw.push_str("\r\n");
-    let mut raw = raw.into_bytes();
-    raw.extend_from_slice(body);
-    exchange(sandbox.addr(), &raw)
 }
 
 fn multipart_login(sandbox: &Sandbox, login_id: Option<&str>, api_key: Option<&str>) -> Answer {

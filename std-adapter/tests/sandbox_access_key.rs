@@ -7,9 +7,9 @@
 #![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::fmt::Write as _;
+mod raw_http;
+
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,33 +21,15 @@ use authsession_std::sandbox::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use raw_http::{Answer, connect, send};
 use serde_json::{Value, json};
 
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
 const LOGIN: &str = "/access-key/login";
 const PARTNER: &str = "/access-key/partners/me";
 const ACCOUNTS: &str = "/access-key/partners/me/accounts";
 const HOUR: i64 = 3600;
 
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
 impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(field, _)| field.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
     /// The `error.details.reason` of a `401`.
     fn reason(&self) -> Value {
         self.json()["error"]["details"]["reason"].clone()
@@ -69,38 +51,7 @@ fn request(
     bearer: Option<&str>,
     body: Option<&str>,
 ) -> Answer {
-    let content = body.unwrap_or_default();
-    let mut raw = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        content.len()
-    );
-    if let Some(token) = bearer {
-        let _ = write!(raw, "Authorization: Bearer {token}\r\n");
-    }
-    if body.is_some() {
-        raw.push_str("Content-Type: application/json\r\n");
-    }
-    raw.push_str("\r\n");
-    raw.push_str(content);
-
-    let mut stream = TcpStream::connect(sandbox.addr()).unwrap();
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.write_all(raw.as_bytes()).unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a complete answer");
-    let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap();
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.to_owned(), value.trim().to_owned()))
-        .collect();
-    Answer {
-        status: status.parse().unwrap(),
-        headers,
-        body: body.to_owned(),
-    }
+    raw_http::json_request(sandbox, method, path, &[], bearer, body)
 }
 
 fn login_with(sandbox: &Sandbox, body: &str) -> Answer {
@@ -399,17 +350,10 @@ fn a_token_not_signed_by_this_sandbox_is_refused() {
         (missing.status, missing.reason()),
         (401, json!("MissingToken"))
     );
-    let basic = {
-        let mut raw = TcpStream::connect(sandbox.addr()).unwrap();
-        raw.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        let head = format!(
-            "GET {PARTNER} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {token}\r\n\r\n"
-        );
-        raw.write_all(head.as_bytes()).unwrap();
-        let mut text = String::new();
-        raw.read_to_string(&mut text).unwrap();
-        text
-    };
+    let head = format!(
+        "GET {PARTNER} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Basic {token}\r\n\r\n"
+    );
+    let basic = send(sandbox.addr(), head.as_bytes());
     assert!(basic.starts_with("HTTP/1.1 401"), "{basic}");
 
     assert_eq!(get(&sandbox, PARTNER, &token).status, 200);
@@ -454,8 +398,7 @@ fn faults_and_unknown_endpoints_answer_in_the_apis_shape() {
     assert!(elsewhere.json()["error"].is_string());
 
     sandbox.inject(Fault::Drop, 1);
-    let mut stream = TcpStream::connect(sandbox.addr()).unwrap();
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let mut stream = connect(sandbox.addr());
     let head =
         format!("GET {PARTNER} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n");
     stream.write_all(head.as_bytes()).unwrap();

@@ -5,9 +5,8 @@
 #![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod raw_http;
+
 use std::thread;
 use std::time::Duration;
 
@@ -17,9 +16,9 @@ use authsession_std::sandbox::{
     WEAVR_TWO_IDENTITIES_CONSUMER_ID, WEAVR_TWO_IDENTITIES_CORPORATE_ID,
     WEAVR_TWO_IDENTITIES_EMAIL,
 };
+use raw_http::Answer;
 use serde_json::{Value, json};
 
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
 const LOGIN: &str = "/multi/login_with_password";
 const IDENTITIES: &str = "/multi/identities";
 const EXCHANGE: &str = "/multi/access_token";
@@ -30,25 +29,7 @@ const LOGOUT: &str = "/multi/logout";
 /// Long enough that a test's own pace never lets a token idle out.
 const PATIENT: Duration = Duration::from_secs(5);
 
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
 impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(field, _)| field.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
     /// The `errorCode` of a `409` (or `403`) body.
     fn error_code(&self) -> Value {
         self.json()["errorCode"].clone()
@@ -65,44 +46,18 @@ struct With<'a> {
 }
 
 fn request(sandbox: &Sandbox, method: &str, path: &str, with: With) -> Answer {
-    let body = with.body.unwrap_or_default();
-    let mut raw = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    match with.api_key {
-        Some("") => {}
-        key => {
-            let _ = write!(raw, "api-key: {}\r\n", key.unwrap_or(WEAVR_API_KEY));
-        }
-    }
-    if let Some(token) = with.bearer {
-        let _ = write!(raw, "Authorization: Bearer {token}\r\n");
-    }
-    if with.body.is_some() {
-        raw.push_str("Content-Type: application/json\r\n");
-    }
-    raw.push_str("\r\n");
-    raw.push_str(body);
-
-    let mut stream = TcpStream::connect(sandbox.addr()).unwrap();
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream.write_all(raw.as_bytes()).unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a complete answer");
-    let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap();
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.to_owned(), value.trim().to_owned()))
-        .collect();
-    let answer = Answer {
-        status: status.parse().unwrap(),
-        headers,
-        body: body.to_owned(),
+    let api_key = match with.api_key {
+        Some("") => None,
+        key => Some(("api-key", key.unwrap_or(WEAVR_API_KEY))),
     };
+    let answer = raw_http::json_request(
+        sandbox,
+        method,
+        path,
+        api_key.as_slice(),
+        with.bearer,
+        with.body,
+    );
     let request_ref = answer.header("request-ref").expect("a request-ref");
     assert_eq!(request_ref.len(), 36, "{request_ref}");
     answer
