@@ -4,9 +4,12 @@
 //! (after one login of its own), on one thread and on 8 threads sharing one
 //! client (and one agent).
 //!
+//! Criterion times each side on its own; at the end the benchmark prints
+//! the throughput ratio (Client over raw `ureq`) of rounds taken in pairs,
+//! which a shared machine's changing load skews less.
+//!
 //! `cargo bench -p authsession-std --bench client`; the figures of one run
-//! and the throughput ratio are in `BENCHMARKS.md` at the root of the
-//! repository.
+//! are in `BENCHMARKS.md` at the root of the repository.
 // A failed request is a broken benchmark, which should stop loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,6 +26,11 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_
 const REQUESTS: usize = 2_000;
 /// A call that needs the token.
 const PATH: &str = "/v2/accounts/current";
+/// Paired rounds behind the printed throughput ratio.
+const PAIRS: usize = 15;
+/// Requests per block of a paired round: each side's round is ten blocks,
+/// taken in turn with the other side's.
+const BLOCK: usize = 200;
 
 /// The agent `Client` builds for itself (see `transport.rs`), built by
 /// hand: the two differ only in who puts the token on the request.
@@ -70,23 +78,70 @@ fn client_get(client: &Client<Currencycloud>) -> usize {
 fn rounds(iters: u64, threads: usize, get: &(impl Fn() -> usize + Sync)) -> Duration {
     let started = Instant::now();
     for _ in 0..iters {
-        if threads == 1 {
-            for _ in 0..REQUESTS {
-                std::hint::black_box(get());
-            }
-        } else {
-            std::thread::scope(|scope| {
-                for _ in 0..threads {
-                    scope.spawn(|| {
-                        for _ in 0..REQUESTS / threads {
-                            std::hint::black_box(get());
-                        }
-                    });
-                }
-            });
-        }
+        calls(REQUESTS, threads, get);
     }
     started.elapsed()
+}
+
+/// Makes `requests` calls of `get`, spread over `threads` threads (on this
+/// one when there is one).
+fn calls(requests: usize, threads: usize, get: &(impl Fn() -> usize + Sync)) {
+    if threads == 1 {
+        for _ in 0..requests {
+            std::hint::black_box(get());
+        }
+    } else {
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    for _ in 0..requests / threads {
+                        std::hint::black_box(get());
+                    }
+                });
+            }
+        });
+    }
+}
+
+/// The CPU time this thread has had, from Linux's `schedstat` (no `unsafe`
+/// needed); `None` elsewhere.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+/// Time and calling-thread CPU time of one side of a pair.
+#[derive(Default)]
+struct Side {
+    wall: Duration,
+    cpu: Option<Duration>,
+}
+
+impl Side {
+    fn add(&mut self, requests: usize, threads: usize, get: &(impl Fn() -> usize + Sync)) {
+        let (cpu, started) = (thread_cpu(), Instant::now());
+        calls(requests, threads, get);
+        self.wall += started.elapsed();
+        self.cpu = match (self.cpu.or(Some(Duration::ZERO)), cpu, thread_cpu()) {
+            (Some(total), Some(before), Some(after)) => Some(total + after.saturating_sub(before)),
+            _ => None,
+        };
+    }
+}
+
+/// Quartiles and range of `values`, sorted in place.
+fn spread(values: &mut [f64]) -> String {
+    values.sort_by(f64::total_cmp);
+    let at = |q: usize| values[(values.len() - 1) * q / 4];
+    format!(
+        "median {:.3}, quartiles {:.3}-{:.3}, range {:.3}-{:.3}",
+        at(2),
+        at(1),
+        at(3),
+        at(0),
+        at(4)
+    )
 }
 
 fn bench_client(c: &mut Criterion) {
@@ -118,9 +173,9 @@ fn bench_client(c: &mut Criterion) {
             .throughput(Throughput::Elements(REQUESTS as u64))
             // One round is a fraction of a second: a round per sample.
             .sampling_mode(SamplingMode::Flat)
-            .sample_size(10)
+            .sample_size(20)
             .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(5));
+            .measurement_time(Duration::from_secs(8));
         group.bench_function("authsession Client", |b| {
             b.iter_custom(|iters| rounds(iters, threads, &|| client_get(&client)));
         });
@@ -129,6 +184,51 @@ fn bench_client(c: &mut Criterion) {
         });
         group.finish();
     }
+    // The ratio, from rounds taken in pairs, each side's round cut in
+    // blocks taken in turn, so that a change of load on a shared machine
+    // weighs on both sides alike. On one thread the calls run on this
+    // thread, whose CPU time is the client-side cost of a call.
+    for threads in [1, 8] {
+        let mut ratios = Vec::new();
+        let mut cpu_per_call = (Vec::new(), Vec::new());
+        for pair in 0..PAIRS {
+            let (mut client_side, mut raw_side) = (Side::default(), Side::default());
+            for block in 0..REQUESTS / BLOCK {
+                let client_block =
+                    |side: &mut Side| side.add(BLOCK, threads, &|| client_get(&client));
+                let raw_block =
+                    |side: &mut Side| side.add(BLOCK, threads, &|| raw_get(&agent, &url, &token));
+                if (pair + block) % 2 == 0 {
+                    client_block(&mut client_side);
+                    raw_block(&mut raw_side);
+                } else {
+                    raw_block(&mut raw_side);
+                    client_block(&mut client_side);
+                }
+            }
+            // Throughput of the Client over throughput of raw ureq.
+            ratios.push(raw_side.wall.as_secs_f64() / client_side.wall.as_secs_f64());
+            if let (1, Some(client_cpu), Some(raw_cpu)) = (threads, client_side.cpu, raw_side.cpu) {
+                let per_call = |cpu: Duration| {
+                    cpu.as_secs_f64() * 1e6 / f64::from(u32::try_from(REQUESTS).unwrap())
+                };
+                cpu_per_call.0.push(per_call(client_cpu));
+                cpu_per_call.1.push(per_call(raw_cpu));
+            }
+        }
+        println!(
+            "get_2000/{threads}_threads: Client/raw ureq throughput ratio, {PAIRS} paired rounds: {}",
+            spread(&mut ratios)
+        );
+        if !cpu_per_call.0.is_empty() {
+            println!(
+                "get_2000/1_threads: calling-thread CPU per call, µs: Client {}; raw ureq {}",
+                spread(&mut cpu_per_call.0),
+                spread(&mut cpu_per_call.1)
+            );
+        }
+    }
+
     // One login each, and no token ever refused.
     let counters = sandbox.counters();
     assert_eq!(counters.logins, 2);

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use authsession_core::{Headers, Response};
+use http::Method;
 use http::header::{HeaderName, HeaderValue, USER_AGENT};
 
 use crate::error::Error;
@@ -65,10 +66,17 @@ impl Transport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        let response = self
-            .agent
-            .run(request)
-            .map_err(|error| Error::Transport(error.to_string()))?;
+        let (parts, body) = request.into_parts();
+        // A request without a body says nothing of one: a `GET` carrying
+        // `Content-Length: 0` is allowed but frowned upon (RFC 9110 8.6).
+        let sent = if body.is_empty()
+            && !matches!(parts.method, Method::POST | Method::PUT | Method::PATCH)
+        {
+            self.agent.run(http::Request::from_parts(parts, ()))
+        } else {
+            self.agent.run(http::Request::from_parts(parts, body))
+        };
+        let response = sent.map_err(|error| Error::Transport(error.to_string()))?;
         let (parts, mut body) = response.into_parts();
         let bytes = body
             .with_config()
