@@ -16,6 +16,8 @@
 // A test fixture may fail loudly: its panics are the tests' failures.
 #![allow(clippy::expect_used)]
 
+pub mod model;
+
 use core::time::Duration;
 
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};

@@ -320,6 +320,12 @@ impl<'de> Deserialize<'de> for Details {
                 Ok(details)
             }
 
+            // A string, a number, `null`: no details we know how to read.
+            // (Refusing them would make serde quote the value, see json.rs.)
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Details, E> {
+                Ok(Details::default())
+            }
+
             fn visit_unit<E: de::Error>(self) -> Result<Details, E> {
                 Ok(Details::default())
             }

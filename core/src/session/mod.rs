@@ -399,7 +399,10 @@ impl<P: Provider> Session<P> {
                 let current = ticket.generation == self.generation;
                 if current && matches!(self.state, State::Active(_)) {
                     self.expire(ExpiryReason::Refused);
-                    self.begin_login(now);
+                    // A refresh already in flight carries on as the login.
+                    if matches!(self.state, State::Expired(_)) {
+                        self.begin_login(now);
+                    }
                 }
                 Verdict::Replay
             }

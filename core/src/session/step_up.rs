@@ -85,6 +85,12 @@ impl<P: Provider> Session<P> {
         if !well_formed {
             return Err(StepUpRefused::InvalidCode);
         }
+        // A token that lapsed while the user typed must not carry the code.
+        if let State::Active(times) = self.state
+            && times.lapsed(now).is_some()
+        {
+            return Err(StepUpRefused::NotLoggedIn);
+        }
         if let Err(error) = self.queue(SessionRequest::VerifyCode(channel), code) {
             self.fail_step_up(error, AfterStepUpFailure::RetryCode, now);
             return Ok(());
