@@ -19,11 +19,6 @@ pub fn walk(sandbox: &Sandbox) -> Outcome {
         "\n=== Currencycloud, at {} ===",
         sandbox.currencycloud_url()
     );
-    println!(
-        "(tokens lapse after {} ms without a call)",
-        IDLE.as_millis()
-    );
-
     let client = currencycloud_client(sandbox, CURRENCYCLOUD_API_KEY)?;
     currencycloud_calls(sandbox, &client)?;
     currencycloud_refusals(sandbox, &client)
