@@ -17,6 +17,7 @@
 #![allow(clippy::expect_used)]
 
 pub mod model;
+pub mod tap;
 
 use core::time::Duration;
 

@@ -9,11 +9,8 @@
 //! exception honours a one-second `Retry-After`), so the suite stays fast.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Barrier, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::sync::Barrier;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
@@ -22,6 +19,7 @@ use authsession_std::sandbox::{
     CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Counters, Fault, Sandbox, SandboxConfig,
 };
 use authsession_std::{Client, ClientBuilder, Error, Timeouts};
+use authsession_tests::tap::Tap;
 
 const ACCOUNT: &str = "/v2/accounts/current";
 const BALANCES: &str = "/v2/balances/find";
@@ -149,145 +147,6 @@ fn assert_error_secret_free(error: &Error, secrets: &[String]) {
 fn assert_client_secret_free(client: &Client<Currencycloud>, secrets: &[String]) {
     let printed = [format!("{client:?}"), format!("{client:#?}")];
     assert_secret_free("the client", &printed, secrets);
-}
-
-/// A TCP relay in front of the sandbox that keeps a copy of every byte the
-/// server sent back, so that a test learns the tokens its client was given.
-/// Bounded: it stops accepting after a minute, and dropping it closes every
-/// connection it relays and joins its threads.
-struct Tap {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    inner: Arc<TapInner>,
-    acceptor: Option<JoinHandle<()>>,
-}
-
-#[derive(Default)]
-struct TapInner {
-    /// Everything the server sent, all connections together.
-    answers: Mutex<Vec<u8>>,
-    streams: Mutex<Vec<TcpStream>>,
-    pumps: Mutex<Vec<JoinHandle<()>>>,
-}
-
-const TAP_LIFETIME: Duration = Duration::from_secs(60);
-const TAP_IO_TIMEOUT: Duration = Duration::from_secs(5);
-
-fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Tap {
-    fn start(upstream: SocketAddr) -> Tap {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap_or_else(|error| panic!("tap did not bind: {error}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|error| panic!("tap has no address: {error}"));
-        listener
-            .set_nonblocking(true)
-            .unwrap_or_else(|error| panic!("tap stays blocking: {error}"));
-        let stop = Arc::new(AtomicBool::new(false));
-        let inner = Arc::new(TapInner::default());
-        let acceptor = {
-            let (stop, inner) = (stop.clone(), inner.clone());
-            thread::spawn(move || {
-                let deadline = Instant::now() + TAP_LIFETIME;
-                while !stop.load(Ordering::Acquire) && Instant::now() < deadline {
-                    match listener.accept() {
-                        Ok((client, _)) => {
-                            // A connection the tap cannot relay fails the client's request.
-                            let _ = inner.relay(client, upstream);
-                        }
-                        Err(error) if error.kind() == ErrorKind::WouldBlock => {
-                            thread::sleep(ms(2));
-                        }
-                        Err(_) => thread::sleep(ms(10)),
-                    }
-                }
-            })
-        };
-        Tap {
-            addr,
-            stop,
-            inner,
-            acceptor: Some(acceptor),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The `auth_token`s of the login answers seen so far.
-    fn tokens(&self) -> Vec<String> {
-        const KEY: &str = "\"auth_token\":\"";
-        let answers = String::from_utf8_lossy(&locked(&self.inner.answers)).into_owned();
-        answers
-            .match_indices(KEY)
-            .filter_map(|(at, _)| {
-                let rest = &answers[at + KEY.len()..];
-                rest.find('"').map(|end| rest[..end].to_owned())
-            })
-            .collect()
-    }
-}
-
-impl TapInner {
-    fn relay(self: &Arc<Self>, client: TcpStream, upstream: SocketAddr) -> io::Result<()> {
-        let server = TcpStream::connect(upstream)?;
-        for stream in [&client, &server] {
-            stream.set_nonblocking(false)?;
-            stream.set_read_timeout(Some(TAP_IO_TIMEOUT))?;
-            stream.set_write_timeout(Some(TAP_IO_TIMEOUT))?;
-        }
-        locked(&self.streams).extend([client.try_clone()?, server.try_clone()?]);
-        let (client_reader, server_reader) = (client.try_clone()?, server.try_clone()?);
-        let upward = {
-            let inner = self.clone();
-            thread::spawn(move || inner.pump(client_reader, server, false))
-        };
-        let downward = {
-            let inner = self.clone();
-            thread::spawn(move || inner.pump(server_reader, client, true))
-        };
-        locked(&self.pumps).extend([upward, downward]);
-        Ok(())
-    }
-
-    fn pump(&self, mut from: TcpStream, mut to: TcpStream, record: bool) {
-        let mut buffer = [0u8; 4096];
-        loop {
-            let read = match from.read(&mut buffer) {
-                Ok(0) | Err(_) => break,
-                Ok(read) => read,
-            };
-            if record {
-                locked(&self.answers).extend_from_slice(&buffer[..read]);
-            }
-            if to.write_all(&buffer[..read]).is_err() {
-                break;
-            }
-        }
-        let _ = from.shutdown(Shutdown::Both);
-        let _ = to.shutdown(Shutdown::Both);
-    }
-}
-
-impl Drop for Tap {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-        for stream in locked(&self.inner.streams).drain(..) {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-        let pumps: Vec<_> = locked(&self.inner.pumps).drain(..).collect();
-        for pump in pumps {
-            let _ = pump.join();
-        }
-    }
 }
 
 // ---- the tests ----
@@ -908,7 +767,8 @@ fn nothing_printed_holds_the_api_key_or_a_token() {
     errors.push(failing.get(ACCOUNT).unwrap_err());
     prints.push(format!("{failing:?}"));
 
-    let tokens = tap.tokens();
+    // The `auth_token`s of the login answers the tap saw.
+    let tokens = tap.answer_strings("auth_token");
     assert_eq!(tokens.len(), 4, "one token per login: {tokens:?}");
     assert!(tokens.iter().all(|token| token.len() >= 16), "{tokens:?}");
     let mut secrets = tokens;

@@ -11,11 +11,8 @@
 //! 5 s for anything), so the suite stays quick.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{self, ErrorKind as IoErrorKind, Read, Write};
-use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use authsession_core::providers::weavr::{IdentityType, Weavr, WeavrCredentials};
@@ -26,6 +23,7 @@ use authsession_std::sandbox::{
     WEAVR_TWO_IDENTITIES_EMAIL,
 };
 use authsession_std::{Client, ClientBuilder, Error, StepUpAnswer, Timeouts};
+use authsession_tests::tap::Tap;
 
 const ACCOUNTS: &str = "/managed_accounts";
 /// The sandbox's idle timeout and resend interval in tests, which the
@@ -203,162 +201,29 @@ fn api_error(error: &Error) -> &authsession_core::ApiError {
     }
 }
 
-// ---- a relay that sees the traffic ----
+// ---- what the tap saw ----
 
-/// A TCP relay in front of the sandbox that keeps a copy of every byte in
-/// each direction, so that a test learns the tokens its client was given
-/// and the order of its requests. Bounded: it stops accepting after a
-/// minute; dropping it closes every connection and joins its threads.
-struct Tap {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    inner: Arc<TapInner>,
-    acceptor: Option<JoinHandle<()>>,
+/// The Weavr base URL through `tap`.
+fn weavr_url(tap: &Tap) -> String {
+    format!("{}/multi", tap.url())
 }
 
-#[derive(Default)]
-struct TapInner {
-    requests: Mutex<Vec<u8>>,
-    answers: Mutex<Vec<u8>>,
-    streams: Mutex<Vec<TcpStream>>,
-    pumps: Mutex<Vec<JoinHandle<()>>>,
-}
-
-const TAP_LIFETIME: Duration = Duration::from_secs(60);
-const TAP_IO_TIMEOUT: Duration = Duration::from_secs(5);
-
-impl Tap {
-    fn start(upstream: SocketAddr) -> Tap {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let addr = listener.local_addr().unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let stop = Arc::new(AtomicBool::new(false));
-        let inner = Arc::new(TapInner::default());
-        let acceptor = {
-            let (stop, inner) = (stop.clone(), inner.clone());
-            thread::spawn(move || {
-                let deadline = Instant::now() + TAP_LIFETIME;
-                while !stop.load(Ordering::Acquire) && Instant::now() < deadline {
-                    match listener.accept() {
-                        Ok((client, _)) => {
-                            // A connection the tap cannot relay fails the client's request.
-                            let _ = inner.relay(client, upstream);
-                        }
-                        Err(error) if error.kind() == IoErrorKind::WouldBlock => {
-                            thread::sleep(ms(2));
-                        }
-                        Err(_) => thread::sleep(ms(10)),
-                    }
-                }
-            })
-        };
-        Tap {
-            addr,
-            stop,
-            inner,
-            acceptor: Some(acceptor),
-        }
-    }
-
-    /// The Weavr base URL through the tap.
-    fn weavr_url(&self) -> String {
-        format!("http://{}/multi", self.addr)
-    }
-
-    /// The request lines (`POST /multi/... HTTP/1.1`) sent so far, in
-    /// order (bodies run into the next request line: no newline ends them).
-    fn request_lines(&self) -> Vec<String> {
-        let requests = self.requests();
-        requests
-            .split("\r\n")
-            .filter(|line| line.ends_with(" HTTP/1.1"))
-            .filter_map(|line| {
-                let start = ["GET /multi/", "POST /multi/"]
-                    .iter()
-                    .filter_map(|method| line.find(method))
-                    .min()?;
-                Some(line[start..].to_owned())
-            })
-            .collect()
-    }
-
-    fn requests(&self) -> String {
-        String::from_utf8_lossy(&locked(&self.inner.requests)).into_owned()
-    }
-
-    /// The `"token"` values of every answer seen so far: auth tokens,
-    /// access tokens, temporary tokens.
-    fn tokens(&self) -> Vec<String> {
-        const KEY: &str = "\"token\":\"";
-        let answers = String::from_utf8_lossy(&locked(&self.inner.answers)).into_owned();
-        answers
-            .match_indices(KEY)
-            .filter_map(|(at, _)| {
-                let rest = &answers[at + KEY.len()..];
-                rest.find('"').map(|end| rest[..end].to_owned())
-            })
-            .collect()
-    }
-}
-
-impl TapInner {
-    fn relay(self: &Arc<Self>, client: TcpStream, upstream: SocketAddr) -> io::Result<()> {
-        let server = TcpStream::connect(upstream)?;
-        for stream in [&client, &server] {
-            stream.set_nonblocking(false)?;
-            stream.set_read_timeout(Some(TAP_IO_TIMEOUT))?;
-            stream.set_write_timeout(Some(TAP_IO_TIMEOUT))?;
-        }
-        locked(&self.streams).extend([client.try_clone()?, server.try_clone()?]);
-        let (client_reader, server_reader) = (client.try_clone()?, server.try_clone()?);
-        let upward = {
-            let inner = self.clone();
-            thread::spawn(move || inner.pump(client_reader, server, false))
-        };
-        let downward = {
-            let inner = self.clone();
-            thread::spawn(move || inner.pump(server_reader, client, true))
-        };
-        locked(&self.pumps).extend([upward, downward]);
-        Ok(())
-    }
-
-    fn pump(&self, mut from: TcpStream, mut to: TcpStream, answers: bool) {
-        let mut buffer = [0u8; 4096];
-        loop {
-            let read = match from.read(&mut buffer) {
-                Ok(0) | Err(_) => break,
-                Ok(read) => read,
-            };
-            let log = if answers {
-                &self.answers
-            } else {
-                &self.requests
-            };
-            locked(log).extend_from_slice(&buffer[..read]);
-            if to.write_all(&buffer[..read]).is_err() {
-                break;
-            }
-        }
-        let _ = from.shutdown(Shutdown::Both);
-        let _ = to.shutdown(Shutdown::Both);
-    }
-}
-
-impl Drop for Tap {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
-        for stream in locked(&self.inner.streams).drain(..) {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-        let pumps: Vec<_> = locked(&self.inner.pumps).drain(..).collect();
-        for pump in pumps {
-            let _ = pump.join();
-        }
-    }
+/// The request lines (`POST /multi/... HTTP/1.1`) sent through `tap` so
+/// far, in order (bodies run into the next request line: no newline ends
+/// them).
+fn request_lines(tap: &Tap) -> Vec<String> {
+    let requests = tap.requests();
+    requests
+        .split("\r\n")
+        .filter(|line| line.ends_with(" HTTP/1.1"))
+        .filter_map(|line| {
+            let start = ["GET /multi/", "POST /multi/"]
+                .iter()
+                .filter_map(|method| line.find(method))
+                .min()?;
+            Some(line[start..].to_owned())
+        })
+        .collect()
 }
 
 // ---- the whole flow ----
@@ -657,7 +522,7 @@ fn a_stepped_up_level_steps_up_before_the_first_send() {
     let tap = Tap::start(sandbox.addr());
     let asked = Arc::new(Asked::default());
     let client = build(with_right_code(
-        builder_for(&tap.weavr_url(), provider(IDLE), WEAVR_EMAIL),
+        builder_for(&weavr_url(&tap), provider(IDLE), WEAVR_EMAIL),
         &asked,
     ));
 
@@ -665,7 +530,7 @@ fn a_stepped_up_level_steps_up_before_the_first_send() {
 
     assert_eq!(asked.count(), 1);
     assert_eq!(weavr_counts(&sandbox), [1, 1, 1, 1]);
-    let lines = tap.request_lines();
+    let lines = request_lines(&tap);
     let statement_line = format!("GET /multi{} HTTP/1.1", statement());
     assert_eq!(
         lines,
@@ -924,7 +789,7 @@ fn nothing_printed_holds_the_api_key_the_password_a_token_or_the_code() {
         ..SandboxConfig::for_tests()
     });
     let tap = Tap::start(sandbox.addr());
-    let url = tap.weavr_url();
+    let url = weavr_url(&tap);
     let mut printed = Vec::new();
     let mut errors = Vec::new();
 
@@ -993,7 +858,9 @@ fn nothing_printed_holds_the_api_key_the_password_a_token_or_the_code() {
     assert_eq!(api_error(&errors[5]).status, 403);
     assert_eq!(api_error(&errors[7]).status, 423);
 
-    let tokens = tap.tokens();
+    // The `"token"` values of every answer the tap saw: auth tokens,
+    // access tokens, temporary tokens.
+    let tokens = tap.answer_strings("token");
     // Auth and access tokens of four logins, and the expired password's.
     assert!(tokens.len() >= 8, "{tokens:?}");
     assert!(tokens.iter().all(|token| token.len() >= 16), "{tokens:?}");

@@ -12,9 +12,9 @@ use std::rc::Rc;
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
 use authsession_core::wire::embedded_io::{self, ErrorKind, ErrorType, Read, Write};
 use authsession_core::wire::httparse::EMPTY_HEADER;
-use authsession_core::wire::{Call, Driver, DriverError, Endpoint, WireError};
+use authsession_core::wire::{Call, Connector, Driver, DriverError, Endpoint, WireError};
 use authsession_core::{
-    Instant, Level, Method, NotReady, Response, Session, SessionState, Verdict,
+    Event, Instant, Level, Method, NotReady, Response, Session, SessionState, Verdict,
 };
 use authsession_tests::{
     API_KEY, AUTH_FAILED, LOGIN_ID, LOGIN_OK, NEXT_LOGIN_OK, NEXT_TOKEN, TOKEN,
@@ -92,7 +92,7 @@ impl Write for Scripted {
 }
 
 /// A connector that plays `scripts` in order, one a connection.
-fn connector(scripts: Vec<Script>, log: &Log) -> impl FnMut() -> Result<Scripted, Failure> {
+fn connector(scripts: Vec<Script>, log: &Log) -> impl FnMut() -> Result<Scripted, Failure> + use<> {
     let mut scripts = VecDeque::from(scripts);
     let log = log.clone();
     move || {
@@ -129,6 +129,45 @@ fn clock() -> impl FnMut() -> Instant {
 }
 
 const ACCOUNT_CALL: Call<'static> = Call::new(Level::User, Method::Get, "/v2/accounts/current");
+
+/// A driver to host `h` that plays `scripts`, and the log of what it
+/// wrote on each connection.
+fn scripted(
+    scripts: Vec<Script>,
+) -> (
+    Driver<'static, impl FnMut() -> Result<Scripted, Failure>>,
+    Log,
+) {
+    let log = Log::default();
+    (
+        Driver::new(connector(scripts, &log), Endpoint::new("h")),
+        log,
+    )
+}
+
+/// `ACCOUNT_CALL` for `session` through `driver` with a 1 KiB buffer and
+/// eight headers: the verdict and the status, or the error.
+fn call_account<C: Connector, E: FnMut(Event<'_>), const N: usize>(
+    driver: &mut Driver<'_, C, E, N>,
+    session: &mut Session<Currencycloud>,
+    now: &mut impl FnMut() -> Instant,
+) -> Result<(Verdict, u16), DriverError<C::Error>> {
+    call_sized(driver, session, 1024, 8, now)
+}
+
+/// The same with a buffer of `buf_len` bytes and `header_len` headers.
+fn call_sized<C: Connector, E: FnMut(Event<'_>), const N: usize>(
+    driver: &mut Driver<'_, C, E, N>,
+    session: &mut Session<Currencycloud>,
+    buf_len: usize,
+    header_len: usize,
+    now: &mut impl FnMut() -> Instant,
+) -> Result<(Verdict, u16), DriverError<C::Error>> {
+    let (mut buf, mut headers) = (vec![0u8; buf_len], vec![EMPTY_HEADER; header_len]);
+    driver
+        .call(session, &ACCOUNT_CALL, &mut buf, &mut headers, now)
+        .map(|(verdict, response)| (verdict, response.status()))
+}
 
 #[test]
 fn a_call_logs_in_first_then_goes_with_the_token() {
@@ -173,28 +212,18 @@ fn a_call_logs_in_first_then_goes_with_the_token() {
 
 #[test]
 fn a_refused_token_means_one_login_and_one_replay() {
-    let log = Log::default();
     let scripts = vec![
         answer(200, LOGIN_OK),
         answer(401, AUTH_FAILED),
         answer(200, NEXT_LOGIN_OK),
         answer(200, ACCOUNT),
     ];
-    let mut driver = Driver::new(connector(scripts, &log), Endpoint::new("h"));
+    let (mut driver, log) = scripted(scripts);
     let mut session = session();
-    let (mut buf, mut headers) = ([0u8; 1024], [EMPTY_HEADER; 8]);
 
-    let (verdict, response) = driver
-        .call(
-            &mut session,
-            &ACCOUNT_CALL,
-            &mut buf,
-            &mut headers,
-            &mut clock(),
-        )
-        .unwrap();
+    let (verdict, status) = call_account(&mut driver, &mut session, &mut clock()).unwrap();
 
-    assert_eq!((verdict, response.status()), (Verdict::Ok, 200));
+    assert_eq!((verdict, status), (Verdict::Ok, 200));
     assert_eq!(session.generation(), 2);
     let log = log.borrow();
     assert_eq!(log.len(), 4);
@@ -203,63 +232,34 @@ fn a_refused_token_means_one_login_and_one_replay() {
 
 #[test]
 fn a_call_refused_twice_is_handed_back() {
-    let log = Log::default();
     let scripts = vec![
         answer(200, LOGIN_OK),
         answer(401, AUTH_FAILED),
         answer(200, NEXT_LOGIN_OK),
         answer(401, AUTH_FAILED),
     ];
-    let mut driver = Driver::new(connector(scripts, &log), Endpoint::new("h"));
+    let (mut driver, log) = scripted(scripts);
     let mut session = session();
-    let (mut buf, mut headers) = ([0u8; 1024], [EMPTY_HEADER; 8]);
 
-    let (verdict, response) = driver
-        .call(
-            &mut session,
-            &ACCOUNT_CALL,
-            &mut buf,
-            &mut headers,
-            &mut clock(),
-        )
-        .unwrap();
+    let (verdict, status) = call_account(&mut driver, &mut session, &mut clock()).unwrap();
 
-    assert_eq!((verdict, response.status()), (Verdict::Replay, 401));
+    assert_eq!((verdict, status), (Verdict::Replay, 401));
     assert_eq!(log.borrow().len(), 4);
 }
 
 #[test]
 fn a_refused_login_is_not_retried() {
-    let log = Log::default();
     let scripts = vec![answer(401, AUTH_FAILED)];
-    let mut driver = Driver::new(connector(scripts, &log), Endpoint::new("h"));
+    let (mut driver, log) = scripted(scripts);
     let mut session = session();
-    let (mut buf, mut headers) = ([0u8; 1024], [EMPTY_HEADER; 8]);
 
-    let error = driver
-        .call(
-            &mut session,
-            &ACCOUNT_CALL,
-            &mut buf,
-            &mut headers,
-            &mut clock(),
-        )
-        .unwrap_err();
+    let error = call_account(&mut driver, &mut session, &mut clock()).unwrap_err();
 
     assert_eq!(error, DriverError::NotReady(NotReady::Rejected));
     assert_eq!(session.state(), SessionState::Rejected);
     assert_eq!(log.borrow().len(), 1);
     // Asking again sends nothing: the connector has no script left.
-    // (A header array borrows the buffer it was filled from: each call
-    // takes a fresh one.)
-    let mut headers = [EMPTY_HEADER; 8];
-    let again = driver.call(
-        &mut session,
-        &ACCOUNT_CALL,
-        &mut buf,
-        &mut headers,
-        &mut clock(),
-    );
+    let again = call_account(&mut driver, &mut session, &mut clock());
     assert_eq!(
         again.unwrap_err(),
         DriverError::NotReady(NotReady::Rejected)
@@ -268,37 +268,18 @@ fn a_refused_login_is_not_retried() {
 
 #[test]
 fn a_login_without_answer_is_reported_and_backs_off() {
-    let log = Log::default();
     let cut = Script::Answer(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"auth".to_vec());
     let scripts = vec![Script::Refuse, cut];
-    let mut driver = Driver::new(connector(scripts, &log), Endpoint::new("h"));
+    let (mut driver, log) = scripted(scripts);
     let mut session = session();
-    let (mut buf, mut headers) = ([0u8; 1024], [EMPTY_HEADER; 8]);
     let mut now = clock();
 
-    let error = driver
-        .call(
-            &mut session,
-            &ACCOUNT_CALL,
-            &mut buf,
-            &mut headers,
-            &mut now,
-        )
-        .unwrap_err();
+    let error = call_account(&mut driver, &mut session, &mut now).unwrap_err();
     assert!(matches!(error, DriverError::Connect(Failure)), "{error:?}");
     assert!(matches!(session.state(), SessionState::Waiting { .. }));
 
     // While the backoff runs, nothing is sent.
-    let mut headers = [EMPTY_HEADER; 8];
-    let error = driver
-        .call(
-            &mut session,
-            &ACCOUNT_CALL,
-            &mut buf,
-            &mut headers,
-            &mut now,
-        )
-        .unwrap_err();
+    let error = call_account(&mut driver, &mut session, &mut now).unwrap_err();
     let DriverError::NotReady(NotReady::Backoff { until }) = error else {
         panic!("{error:?}");
     };
@@ -306,16 +287,7 @@ fn a_login_without_answer_is_reported_and_backs_off() {
 
     // After it, the login goes again; its answer is cut short.
     let mut later = move || until;
-    let mut headers = [EMPTY_HEADER; 8];
-    let error = driver
-        .call(
-            &mut session,
-            &ACCOUNT_CALL,
-            &mut buf,
-            &mut headers,
-            &mut later,
-        )
-        .unwrap_err();
+    let error = call_account(&mut driver, &mut session, &mut later).unwrap_err();
     assert_eq!(error, DriverError::Wire(WireError::Truncated));
     assert!(matches!(session.state(), SessionState::Waiting { .. }));
     assert_eq!(log.borrow().len(), 2);
@@ -323,9 +295,8 @@ fn a_login_without_answer_is_reported_and_backs_off() {
 
 #[test]
 fn the_login_answer_is_wiped_from_the_buffer() {
-    let log = Log::default();
     let scripts = vec![answer(200, LOGIN_OK)];
-    let mut driver = Driver::new(connector(scripts, &log), Endpoint::new("h"));
+    let (mut driver, _log) = scripted(scripts);
     let mut session = session();
     let mut buf = [0u8; 1024];
     let mut now = clock();
@@ -350,19 +321,11 @@ fn a_logout_is_driven_like_any_request() {
         Endpoint::new("h").with_base_path("/base"),
     );
     let mut session = session();
-    let (mut buf, mut headers) = ([0u8; 1024], [EMPTY_HEADER; 8]);
     let mut now = clock();
-    driver
-        .call(
-            &mut session,
-            &ACCOUNT_CALL,
-            &mut buf,
-            &mut headers,
-            &mut now,
-        )
-        .unwrap();
+    call_account(&mut driver, &mut session, &mut now).unwrap();
 
     session.logout(now());
+    let mut buf = [0u8; 1024];
     assert_eq!(driver.drive(&mut session, &mut buf, &mut now), Ok(1));
 
     assert_eq!(session.state(), SessionState::LoggedOut);
@@ -380,21 +343,11 @@ fn a_logout_is_driven_like_any_request() {
 
 #[test]
 fn an_answer_too_large_for_the_buffer_is_an_error_and_a_failure() {
-    let log = Log::default();
     let scripts = vec![answer(200, LOGIN_OK)];
-    let mut driver = Driver::new(connector(scripts, &log), Endpoint::new("h"));
+    let (mut driver, _log) = scripted(scripts);
     let mut session = session();
-    let (mut buf, mut headers) = ([0u8; 100], [EMPTY_HEADER; 8]);
 
-    let error = driver
-        .call(
-            &mut session,
-            &ACCOUNT_CALL,
-            &mut buf,
-            &mut headers,
-            &mut clock(),
-        )
-        .unwrap_err();
+    let error = call_sized(&mut driver, &mut session, 100, 8, &mut clock()).unwrap_err();
 
     assert!(
         matches!(error, DriverError::Wire(WireError::BodyTooLarge { .. })),
@@ -405,21 +358,11 @@ fn an_answer_too_large_for_the_buffer_is_an_error_and_a_failure() {
 
 #[test]
 fn a_response_with_more_headers_than_the_callers_array() {
-    let log = Log::default();
     let scripts = vec![answer(200, LOGIN_OK), answer(200, ACCOUNT)];
-    let mut driver = Driver::new(connector(scripts, &log), Endpoint::new("h"));
+    let (mut driver, _log) = scripted(scripts);
     let mut session = session();
-    let (mut buf, mut headers) = ([0u8; 1024], [EMPTY_HEADER; 2]);
 
-    let error = driver
-        .call(
-            &mut session,
-            &ACCOUNT_CALL,
-            &mut buf,
-            &mut headers,
-            &mut clock(),
-        )
-        .unwrap_err();
+    let error = call_sized(&mut driver, &mut session, 1024, 2, &mut clock()).unwrap_err();
 
     assert_eq!(
         error,
@@ -429,22 +372,12 @@ fn a_response_with_more_headers_than_the_callers_array() {
 
 #[test]
 fn a_driver_with_a_small_header_array_refuses_large_heads() {
-    let log = Log::default();
     let scripts = vec![answer(200, LOGIN_OK)];
-    let mut driver =
-        Driver::new(connector(scripts, &log), Endpoint::new("h")).with_header_capacity::<2>();
+    let (driver, _log) = scripted(scripts);
+    let mut driver = driver.with_header_capacity::<2>();
     let mut session = session();
-    let (mut buf, mut headers) = ([0u8; 1024], [EMPTY_HEADER; 8]);
 
-    let error = driver
-        .call(
-            &mut session,
-            &ACCOUNT_CALL,
-            &mut buf,
-            &mut headers,
-            &mut clock(),
-        )
-        .unwrap_err();
+    let error = call_account(&mut driver, &mut session, &mut clock()).unwrap_err();
 
     assert_eq!(
         error,
@@ -454,21 +387,12 @@ fn a_driver_with_a_small_header_array_refuses_large_heads() {
 
 #[test]
 fn rounds_are_bounded() {
-    let log = Log::default();
     let scripts = vec![answer(200, LOGIN_OK)];
-    let mut driver = Driver::new(connector(scripts, &log), Endpoint::new("h")).with_max_rounds(1);
+    let (driver, log) = scripted(scripts);
+    let mut driver = driver.with_max_rounds(1);
     let mut session = session();
-    let (mut buf, mut headers) = ([0u8; 1024], [EMPTY_HEADER; 8]);
 
-    let error = driver
-        .call(
-            &mut session,
-            &ACCOUNT_CALL,
-            &mut buf,
-            &mut headers,
-            &mut clock(),
-        )
-        .unwrap_err();
+    let error = call_account(&mut driver, &mut session, &mut clock()).unwrap_err();
 
     assert_eq!(error, DriverError::TooManyRounds);
     assert_eq!(log.borrow().len(), 1);
@@ -476,9 +400,8 @@ fn rounds_are_bounded() {
 
 #[test]
 fn tick_hands_the_session_its_timer() {
-    let log = Log::default();
     let scripts = vec![answer(200, LOGIN_OK)];
-    let mut driver = Driver::new(connector(scripts, &log), Endpoint::new("h"));
+    let (mut driver, _log) = scripted(scripts);
     let mut session = session();
     let mut buf = [0u8; 1024];
     let mut now = clock();
