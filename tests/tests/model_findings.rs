@@ -1,8 +1,7 @@
 //! What the model tests found in the core, each as the shortest sequence
-//! that shows it, written against the session's own API. They are ignored
-//! until the core is fixed (see `authsession_tests::model::known`): then
-//! un-ignore the test and set the constant of the finding to `false`, so
-//! that the property tests stop tolerating it.
+//! that shows it, written against the session's own API. A test is ignored
+//! while its finding is open (see `authsession_tests::model::known`); both
+//! are fixed, so both run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use core::time::Duration;
