@@ -14,7 +14,7 @@ use crate::json::{self, ParamObject, RawStr, Text, overflow};
 use crate::provider::{
     LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, SessionRequest,
 };
-use crate::providers::common::{error_body, login_outcome};
+use crate::providers::common::{checked_credential, error_body, login_outcome};
 use crate::response::Response;
 use crate::secret::SecretBuf;
 use crate::transmit::{HeaderValue, Headers, Method, RequestHead};
@@ -91,18 +91,8 @@ impl CurrencycloudCredentials {
     /// failed login.
     pub fn new(login_id: &str, api_key: &str) -> Result<Self, CredentialError> {
         let problem = |field, problem| CredentialError { field, problem };
-        if login_id.is_empty() {
-            return Err(problem("login_id", CredentialProblem::Missing));
-        }
-        if login_id.len() > LOGIN_ID_MAX {
-            return Err(problem(
-                "login_id",
-                CredentialProblem::TooLong { max: LOGIN_ID_MAX },
-            ));
-        }
-        if login_id.chars().any(char::is_control) {
-            return Err(problem("login_id", CredentialProblem::ControlCharacter));
-        }
+        // Not empty, at most 255 bytes, no control character.
+        let login_id = checked_credential("login_id", login_id)?;
         if api_key.is_empty() {
             return Err(problem("api_key", CredentialProblem::Missing));
         }
@@ -120,12 +110,9 @@ impl CurrencycloudCredentials {
         {
             return Err(problem("api_key", CredentialProblem::NotLowercaseHex));
         }
-        // Both fit: their lengths were checked against the capacities.
-        let too_long = |field| problem(field, CredentialProblem::TooLong { max: 0 });
         Ok(CurrencycloudCredentials {
-            login_id: SecretBuf::from_text(login_id, "login_id")
-                .map_err(|_| too_long("login_id"))?,
-            api_key: SecretBuf::from_text(api_key, "api_key").map_err(|_| too_long("api_key"))?,
+            login_id,
+            api_key: checked_credential("api_key", api_key)?,
         })
     }
 }
