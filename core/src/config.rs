@@ -19,9 +19,11 @@ use core::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
     /// A token is treated as lapsed this long before the server would lapse
-    /// it (idle timeout or lifetime; for a lifetime, at most a twentieth of it), so that a call never leaves with a
-    /// token that expires on its way. Default 30 s: longer than any sane
-    /// network round trip, a tenth of Weavr's 5-minute idle timeout.
+    /// it, so that a call never leaves with a token that expires on its way.
+    /// It is at most a tenth of an idle timeout and a twentieth of a
+    /// lifetime, so that a short-lived token still serves most of its life.
+    /// Default 30 s: longer than any sane network round trip, a tenth of
+    /// Weavr's 5-minute idle timeout.
     pub expiry_margin: Duration,
     /// A token with a known lifetime (a JWT's `exp`) is replaced this long
     /// before it lapses, at a random moment in a window as wide again, so
@@ -47,6 +49,20 @@ pub struct Config {
     /// How long to wait after a `429` that gives no `Retry-After`. Default
     /// 60 s, as Currencycloud advises.
     pub rate_limit_wait: Duration,
+    /// The longest wait a server's `Retry-After` may impose; a longer one
+    /// is cut to this. Default 5 minutes: longer than any rate limit of the
+    /// built-in APIs (Currencycloud asks for a minute), short enough that
+    /// one absurd answer (`Retry-After: 31536000000`) does not disable the
+    /// session. New credentials or an explicit
+    /// [`Session::login`](crate::Session::login) end any wait at once.
+    pub max_retry_after: Duration,
+    /// How long one of the session's own requests (a login step, step-up,
+    /// logout) may go unanswered before it counts as a transport failure,
+    /// so that a request the caller lost cannot hold the session for ever.
+    /// Reported through [`Session::poll_timeout`](crate::Session::poll_timeout).
+    /// Default 60 s: above the blocking client's own HTTP timeouts (40 s),
+    /// so that its transport always speaks first.
+    pub request_timeout: Duration,
     /// Seed of the jitter of retries, so that tests are repeatable. Give
     /// each process a different seed (the time, its id) so that a fleet does
     /// not retry in step.
@@ -63,7 +79,16 @@ impl Default for Config {
             backoff_max: Duration::from_secs(60),
             max_attempts: 5,
             rate_limit_wait: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(5 * 60),
+            request_timeout: Duration::from_secs(60),
             seed: 0x5EED_A17E_55E5_510A,
         }
+    }
+}
+
+impl Config {
+    /// The wait a server asked for, capped at [`max_retry_after`](Self::max_retry_after).
+    pub fn capped_retry_after(&self, asked: Duration) -> Duration {
+        asked.min(self.max_retry_after)
     }
 }

@@ -51,6 +51,56 @@ pub enum Error {
         /// How many the API listed.
         count: u32,
     },
+    /// A login succeeded but the token it gave cannot be used. The session
+    /// does not log in again by itself: the server gave a live session it
+    /// would give again (only [`Session::login`](crate::Session::login) or
+    /// new credentials try once more).
+    UnusableToken(TokenProblem),
+    /// A login succeeded but its token lapsed before it could serve a call
+    /// (a lifetime shorter than the login's round trip, an `exp` equal to
+    /// its `iat`): a failed attempt, retried with backoff.
+    TokenLapsedOnArrival,
+    /// One of the session's own requests got no answer within
+    /// [`Config::request_timeout`](crate::Config::request_timeout).
+    Timeout,
+}
+
+/// What is wrong with a token a successful login gave. None of them
+/// quotes the token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenProblem {
+    /// The token is empty.
+    Empty,
+    /// The token is longer than the buffer the provider keeps it in.
+    TooLong {
+        /// The most bytes the buffer holds.
+        capacity: usize,
+    },
+    /// The token holds a space, a control character (NUL, CR, LF) or a
+    /// byte that is not visible ASCII: it cannot travel in a header.
+    NotHeaderSafe,
+    /// The token was written with JSON escapes, which no header-safe token
+    /// needs.
+    Escaped,
+    /// The API gives JWTs and this is not one.
+    NotJwt(crate::jwt::JwtError),
+}
+
+impl fmt::Display for TokenProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenProblem::Empty => f.write_str("it is empty"),
+            TokenProblem::TooLong { capacity } => {
+                write!(f, "it is longer than its buffer of {capacity} bytes")
+            }
+            TokenProblem::NotHeaderSafe => {
+                f.write_str("it holds a character not allowed in a header")
+            }
+            TokenProblem::Escaped => f.write_str("it is written with JSON escapes"),
+            TokenProblem::NotJwt(problem) => write!(f, "it is not a JWT: {problem}"),
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -74,6 +124,13 @@ impl fmt::Display for Error {
                 f,
                 "the user has {count} identities: configure which one to use"
             ),
+            Error::UnusableToken(problem) => {
+                write!(f, "the login gave a token that cannot be used: {problem}")
+            }
+            Error::TokenLapsedOnArrival => {
+                f.write_str("the login gave a token that lapsed before it could be used")
+            }
+            Error::Timeout => f.write_str("the request got no answer in time"),
         }
     }
 }
@@ -136,6 +193,10 @@ pub enum ErrorKind {
     },
     /// A step-up request was refused.
     StepUp(StepUpError),
+    /// A payment's strong customer authentication failed or is missing
+    /// (Currencycloud's `401` `sca_required`, `x-sca-token`): about the
+    /// payment, never about the session's token.
+    PaymentSca,
 }
 
 /// Why a step-up request was refused (Weavr's `409` codes and the rest).

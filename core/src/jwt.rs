@@ -24,12 +24,16 @@ pub struct Claims {
 }
 
 impl Claims {
-    /// The token's whole life, `exp - iat`, when both are stated and in
-    /// order: counted from our own clock, it needs no agreement with the
-    /// server's.
+    /// The token's whole life as far as it can be known: `exp - iat`, less
+    /// one second, when both are stated and in order. Counted from our own
+    /// clock, it needs no agreement with the server's.
+    ///
+    /// The second is the claims' granularity: a token issued at 12:00:00.900
+    /// says `iat` 12:00:00, and a server that refuses it at `now >= exp`
+    /// gives it up to a second less than `exp - iat`.
     pub fn lifetime(&self) -> Option<core::time::Duration> {
         let life = self.expires_at?.checked_sub(self.issued_at?)?;
-        Some(core::time::Duration::from_secs(life))
+        Some(core::time::Duration::from_secs(life.saturating_sub(1)))
     }
 }
 
@@ -65,7 +69,7 @@ impl fmt::Display for JwtError {
 ///
 /// // {"alg":"none"} . {"iat":1000,"exp":4600,"sub":"x"} . signature
 /// let claims = decode_claims("eyJhbGciOiJub25lIn0.eyJpYXQiOjEwMDAsImV4cCI6NDYwMCwic3ViIjoieCJ9.c2ln")?;
-/// assert_eq!(claims.lifetime().unwrap().as_secs(), 3600);
+/// assert_eq!(claims.lifetime().unwrap().as_secs(), 3599); // a second lost to rounding
 /// assert_eq!(decode_claims("a.b"), Err(Error::InvalidJwt(JwtError::NotThreeParts)));
 /// # Ok::<(), Error>(())
 /// ```

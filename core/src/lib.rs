@@ -70,6 +70,7 @@ pub mod wire;
 pub use config::Config;
 pub use error::{
     ApiError, CredentialError, CredentialProblem, Error, ErrorKind, FieldError, Param, StepUpError,
+    TokenProblem,
 };
 pub use event::{Event, ExpiryReason};
 pub use grant::{Grant, Level, NotReady, Ticket, Verdict};
@@ -80,7 +81,7 @@ pub use provider::{
 };
 pub use response::{Response, ResponseParts, is_success, retry_after};
 pub use secret::{Buffer, SecretBuf};
-pub use session::{Session, SessionState, StepUpRefused, StepUpState};
+pub use session::{CodePrompt, PromptReason, Session, SessionState, StepUpRefused, StepUpState};
 pub use time::Instant;
 pub use transmit::{
     Header, HeaderValue, Headers, MAX_HEADERS, Method, RequestHead, RequestId, Transmit,

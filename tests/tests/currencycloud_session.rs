@@ -13,7 +13,7 @@ use authsession_core::providers::currencycloud::{
 };
 use authsession_core::{
     Config, CredentialError, CredentialProblem, Error, ExpiryReason, Instant, Level, LoginStep,
-    Method, NotReady, RequestId, ResponseParts, SessionState, Verdict,
+    Method, NotReady, RequestId, ResponseParts, SessionState, TokenProblem, Verdict,
 };
 use authsession_tests::{
     API_KEY, AUTH_FAILED, BAD_LOGIN_DETAILS, BALANCES_OK, Harness, INTERNAL_SERVER_ERROR, LOGIN_ID,
@@ -944,6 +944,23 @@ fn login_200_fails_with(body: &[u8], expected: &Error) {
     assert!(h.all_grants.is_empty());
 }
 
+/// A login answered `200` with `body` gave a token that cannot be used:
+/// the login ends with `problem` and is not retried by itself.
+fn login_200_unusable(body: &[u8], problem: TokenProblem) {
+    let mut h = Harness::currencycloud();
+
+    let events = answer_login(&mut h, 200, &[], body);
+    for _ in 0..3 {
+        assert_eq!(h.authorize().err(), Some(NotReady::Rejected));
+        h.advance(mins(10));
+        h.timeout();
+    }
+
+    assert_eq!(events, [Seen::LoginRejected(Error::UnusableToken(problem))]);
+    assert_eq!(h.all_sent.len(), 1, "one login in all");
+    assert!(h.all_grants.is_empty());
+}
+
 const MALFORMED_LOGIN: Error = Error::Malformed {
     what: "login response",
     status: 200,
@@ -962,7 +979,7 @@ fn a_login_200_with_an_empty_body_is_a_malformed_login_response() {
 #[test]
 fn a_login_200_without_a_token_is_a_malformed_login_response() {
     login_200_fails_with(b"{}", &MALFORMED_LOGIN);
-    login_200_fails_with(br#"{"auth_token":""}"#, &MALFORMED_LOGIN);
+    login_200_unusable(br#"{"auth_token":""}"#, TokenProblem::Empty);
     login_200_fails_with(br#"{"auth_token":42}"#, &MALFORMED_LOGIN);
     login_200_fails_with(br#"{"auth_token":null}"#, &MALFORMED_LOGIN);
 }
@@ -977,10 +994,9 @@ fn a_login_200_that_is_not_utf8_is_a_malformed_login_response() {
 fn a_login_200_with_a_10_kb_token_overflows_the_token_buffer() {
     let body = format!(r#"{{"auth_token":"{}"}}"#, "a".repeat(10 * 1024));
 
-    login_200_fails_with(
+    login_200_unusable(
         body.as_bytes(),
-        &Error::Overflow {
-            what: "token",
+        TokenProblem::TooLong {
             capacity: TOKEN_CAPACITY,
         },
     );
@@ -989,10 +1005,9 @@ fn a_login_200_with_a_10_kb_token_overflows_the_token_buffer() {
 #[test]
 fn a_login_200_with_a_token_one_byte_too_long_overflows_and_one_that_fits_logs_in() {
     let too_long = format!(r#"{{"auth_token":"{}"}}"#, "a".repeat(TOKEN_CAPACITY + 1));
-    login_200_fails_with(
+    login_200_unusable(
         too_long.as_bytes(),
-        &Error::Overflow {
-            what: "token",
+        TokenProblem::TooLong {
             capacity: TOKEN_CAPACITY,
         },
     );
@@ -1117,10 +1132,7 @@ fn bodies_that_serde_would_quote_at_length_give_a_typed_error_without_panicking(
     // message longer than 64 bytes: no body may lead the reader there.
     let long = "x".repeat(200);
     let escaped_token = format!(r#"{{"auth_token":"{}"}}"#, r"ab\/".repeat(40));
-    login_200_fails_with(
-        escaped_token.as_bytes(),
-        &Error::InvalidHeaderValue { what: "token" },
-    );
+    login_200_unusable(escaped_token.as_bytes(), TokenProblem::Escaped);
 
     for params in [
         format!(r#""{long}""#),
@@ -1170,9 +1182,10 @@ fn a_request_id_too_long_or_not_utf8_is_a_typed_error() {
 
 // ---- a token that cannot travel in a header ----
 
-/// A login answered with `token` in the seed's body shape is refused, and
-/// the token goes on no request and into no grant.
-fn token_refused(token_json: &str) {
+/// A login answered with `token` in the seed's body shape ends the login
+/// with `problem`; it is not retried (each login the server answers is a
+/// live session), and the token goes on no request and into no grant.
+fn token_refused(token_json: &str, problem: TokenProblem) {
     let mut h = Harness::currencycloud();
     let body = format!(r#"{{"auth_token":"{token_json}"}}"#);
 
@@ -1183,15 +1196,13 @@ fn token_refused(token_json: &str) {
         h.timeout();
     }
 
-    assert!(
-        matches!(events[..], [Seen::RetryScheduled { attempt: 1, .. }]),
-        "{token_json}: {events:?}"
-    );
     assert_eq!(
-        h.session.last_error(),
-        Some(&Error::InvalidHeaderValue { what: "token" }),
+        events,
+        [Seen::LoginRejected(Error::UnusableToken(problem))],
         "{token_json}"
     );
+    assert_eq!(h.state(), SessionState::Rejected);
+    assert_eq!(h.all_sent.len(), 1, "one login in all: {token_json}");
     assert_eq!(h.session.generation(), 0);
     assert!(h.all_grants.is_empty());
     let shown = token_json.replace("\\u0001", "\u{1}");
@@ -1201,26 +1212,29 @@ fn token_refused(token_json: &str) {
             .iter()
             .any(|sent| sent.header("X-Auth-Token").is_some())
     );
+    // Only the caller's own login tries again.
+    h.login();
+    assert_eq!(h.take_one_sent().path, "/v2/authenticate/api");
 }
 
 #[test]
 fn a_token_with_a_control_character_is_refused() {
-    token_refused(r"ab\u0001cd");
+    token_refused(r"ab\u0001cd", TokenProblem::Escaped);
 }
 
 #[test]
 fn a_token_with_a_space_is_refused() {
-    token_refused("ab cd");
+    token_refused("ab cd", TokenProblem::NotHeaderSafe);
 }
 
 #[test]
 fn a_token_with_a_line_break_is_refused() {
-    token_refused(r"ab\r\nX-Injected: yes");
+    token_refused(r"ab\r\nX-Injected: yes", TokenProblem::Escaped);
 }
 
 #[test]
 fn a_token_with_a_non_ascii_character_is_refused() {
-    token_refused("ab\u{e9}cd");
+    token_refused("ab\u{e9}cd", TokenProblem::NotHeaderSafe);
 }
 
 // ---- no secret in Debug or Display ----
@@ -1313,8 +1327,11 @@ fn debug_and_display_of_every_event_and_error_show_no_secret() {
     h.fail(&login);
     h.sleep_until_timeout();
     let login = h.take_one_sent();
-    h.answer(&login, 200, r#"{"auth_token":"ab cd"}"#);
+    h.fail(&login);
     h.advance(hours(1));
+    h.login();
+    let login = h.take_one_sent();
+    h.answer(&login, 200, r#"{"auth_token":"ab cd"}"#);
     h.login();
     let login = h.take_one_sent();
     h.answer(&login, 200, "garbage");
@@ -1360,7 +1377,7 @@ fn debug_and_display_of_every_event_and_error_show_no_secret() {
         "LoginRejected",
         "LoggedOut",
         "Transport",
-        "InvalidHeaderValue",
+        "UnusableToken",
         "Malformed",
         "Overflow",
         "auth_failed",

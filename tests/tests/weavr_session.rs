@@ -38,6 +38,8 @@ const TEMPORARY_TOKEN: &str = "temp.5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b";
 /// The one-time code the user types (not the sandbox's, so that it is
 /// found only where it leaked).
 const OTP: &str = "918273";
+/// The code the user types after the first was refused.
+const SECOND_OTP: &str = "564738";
 const CORPORATE_ID: &str = "109876";
 const CONSUMER_ID: &str = "204060";
 const REQUEST_REF: &str = "0e7a3c1d-5b2f-4c8e-9a6d-1f2e3d4c5b6a";
@@ -1410,7 +1412,11 @@ fn every_409_to_a_code_is_a_typed_step_up_error() {
         assert_eq!(found, typed, "{code}");
         assert_eq!(api.code, code);
         let after = match typed {
-            StepUpError::VerificationCodeInvalid => After::RetryCode,
+            // A wrong code: the challenge stands (the second says it is
+            // the last try).
+            StepUpError::VerificationCodeInvalid | StepUpError::OneChallengeLimitRemaining => {
+                After::RetryCode
+            }
             StepUpError::ChallengeLimitExceeded => After::LogInAgain,
             _ => After::Needed,
         };
@@ -1626,13 +1632,14 @@ fn the_one_time_code_is_never_printed() {
     assert!(verify.carries(OTP));
     h.printed.push(format!("{:?}", h.session));
     h.answer(&verify, 409, &conflict("VERIFICATION_CODE_INVALID"));
-    h.submit_code(OTP).unwrap();
+    h.submit_code(SECOND_OTP).unwrap();
     let verify = h.take_one_sent();
     h.answer(&verify, 204, "");
     h.grant(Level::SteppedUp);
     h.logout();
 
     h.assert_never_printed(OTP);
+    h.assert_never_printed(SECOND_OTP);
     h.assert_no_secret_printed();
     let printed = h.printed.join("\n");
     assert!(printed.contains("SteppedUp"), "the harness saw nothing");

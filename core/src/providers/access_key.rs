@@ -10,15 +10,14 @@ use core::time::Duration;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CredentialError, Error, FieldError};
+use crate::error::{CredentialError, Error, FieldError, TokenProblem};
 use crate::grant::Level;
 use crate::json::{self, Text, overflow};
 use crate::jwt::{Claims, JwtError, decode_claims};
 use crate::provider::{
     LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, SessionRequest,
-    is_header_safe,
 };
-use crate::providers::common::{checked_credential, error_body, login_outcome};
+use crate::providers::common::{checked_credential, error_body, login_outcome, store_token};
 use crate::response::{Response, retry_after};
 use crate::secret::SecretBuf;
 use crate::transmit::{HeaderValue, Headers, Method, RequestHead};
@@ -188,16 +187,18 @@ fn read_token<R: Response + ?Sized>(
         .trim();
     // The shape must be a JWT's; unreadable times only cost the plan (the
     // token then lives until a 401), not the login.
+    if text.is_empty() {
+        return Err(Error::UnusableToken(TokenProblem::Empty));
+    }
     let claims = match decode_claims(text) {
         Ok(claims) => claims,
         Err(Error::InvalidJwt(JwtError::PayloadNotJson | JwtError::BadTime)) => Claims::default(),
+        Err(Error::InvalidJwt(problem)) => {
+            return Err(Error::UnusableToken(TokenProblem::NotJwt(problem)));
+        }
         Err(error) => return Err(error),
     };
-    if !is_header_safe(text.as_bytes()) {
-        return Err(Error::InvalidHeaderValue { what: "token" });
-    }
-    token.clear();
-    token.extend(text.as_bytes(), "token")?;
+    store_token(text.as_bytes(), token)?;
     Ok(NewToken {
         lifetime: claims.lifetime(),
         // Without `iat`, the end alone, if the caller gave the wall clock.

@@ -3,11 +3,11 @@
 
 use serde::Deserialize;
 
-use crate::error::{ApiError, CredentialError, CredentialProblem, Error};
-use crate::json;
-use crate::provider::{LoginOutcome, NewToken, RetryHint};
+use crate::error::{ApiError, CredentialError, CredentialProblem, Error, TokenProblem};
+use crate::json::{self, RawStr};
+use crate::provider::{LoginOutcome, NewToken, RetryHint, is_header_safe};
 use crate::response::{Response, is_success};
-use crate::secret::SecretBuf;
+use crate::secret::{Buffer, SecretBuf};
 
 /// A credential kept in a buffer of `N` bytes: not empty, no control
 /// character (it could not travel in a header or a form), not too long.
@@ -44,7 +44,7 @@ pub(crate) fn login_outcome<R: Response + ?Sized>(
     if is_success(status) {
         return match read_token() {
             Ok(new_token) => LoginOutcome::LoggedIn(new_token),
-            Err(error) => LoginOutcome::Retry(RetryHint::without_wait(error)),
+            Err(error) => unreadable_success(error),
         };
     }
     let error = error_of(response);
@@ -73,4 +73,46 @@ where
         return Ok((error, T::default()));
     }
     Ok((error, json::parse(body, "error body", status)?))
+}
+
+/// What a successful answer that could not be read means for the login.
+/// A token that cannot be used, or one too large for its buffer, would come
+/// again on every retry, and each retry leaves a live session on the
+/// server: the login ends, as after a refusal. A body that could not be
+/// read at all may be a passing fault (a proxy's page): it is retried.
+pub(crate) fn unreadable_success(error: Error) -> LoginOutcome {
+    match error {
+        Error::UnusableToken(_) | Error::Overflow { .. } | Error::AmbiguousIdentity { .. } => {
+            LoginOutcome::Rejected(error)
+        }
+        error => LoginOutcome::Retry(RetryHint::without_wait(error)),
+    }
+}
+
+/// Keeps a token a login gave, if it can be used: not empty, fit for a
+/// header, not longer than the buffer. Otherwise the error says which of
+/// these it is, never what the token was.
+pub(crate) fn store_token(value: &[u8], token: &mut impl Buffer) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(Error::UnusableToken(TokenProblem::Empty));
+    }
+    if !is_header_safe(value) {
+        return Err(Error::UnusableToken(TokenProblem::NotHeaderSafe));
+    }
+    token.clear();
+    token.extend(value, "token").map_err(|error| match error {
+        Error::Overflow { capacity, .. } => {
+            Error::UnusableToken(TokenProblem::TooLong { capacity })
+        }
+        other => other,
+    })
+}
+
+/// [`store_token`] for a token read from JSON: one written with escapes is
+/// no header-safe token.
+pub(crate) fn store_json_token(value: RawStr<'_>, token: &mut impl Buffer) -> Result<(), Error> {
+    match value {
+        RawStr::Plain(text) => store_token(text.as_bytes(), token),
+        RawStr::Escaped => Err(Error::UnusableToken(TokenProblem::Escaped)),
+    }
 }

@@ -8,13 +8,13 @@ use core::time::Duration;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::error::{ApiError, CredentialError, CredentialProblem, Error, FieldError};
+use crate::error::{ApiError, CredentialError, CredentialProblem, Error, ErrorKind, FieldError};
 use crate::grant::Level;
 use crate::json::{self, ParamObject, RawStr, Text, overflow};
 use crate::provider::{
     LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, SessionRequest,
 };
-use crate::providers::common::{checked_credential, error_body, login_outcome};
+use crate::providers::common::{checked_credential, error_body, login_outcome, store_json_token};
 use crate::response::Response;
 use crate::secret::SecretBuf;
 use crate::transmit::{HeaderValue, Headers, Method, RequestHead};
@@ -220,11 +220,33 @@ impl Provider for Currencycloud {
             // A call sent without a token cannot have had it refused: it
             // needed one.
             401 if level == Level::Account => Reply::Fatal(error_of(response)),
-            401 => Reply::TokenRefused,
+            // A payment's strong customer authentication is refused or
+            // missing: the token is fine, and a replay would send the same
+            // wrong one-time password again.
+            401 => match error_of(response) {
+                Error::Api(mut api) if is_payment_sca(&api) => {
+                    api.kind = ErrorKind::PaymentSca;
+                    Reply::Fatal(Error::Api(api))
+                }
+                _ => Reply::TokenRefused,
+            },
             429 => Reply::RateLimited(crate::response::retry_after(response)),
             _ => Reply::Fine,
         }
     }
+}
+
+/// Whether an error speaks of a payment's strong customer authentication
+/// (`sca_check_failed`, `sca_required`, `x-sca-token`, ...), as its code,
+/// an entry's code, field or message. Only the token's own refusal
+/// (`auth_failed`, or a code we do not know) ends the session's token.
+fn is_payment_sca(api: &ApiError) -> bool {
+    let sca = |text: &str| text.starts_with("sca_") || text.starts_with("x-sca");
+    sca(&api.code)
+        || api
+            .fields
+            .iter()
+            .any(|field| sca(&field.code) || sca(&field.field) || sca(&field.message))
 }
 
 /// Reads `{"auth_token": "..."}` into the token buffer.
@@ -238,24 +260,8 @@ fn read_token<R: Response + ?Sized>(
         #[serde(borrow)]
         auth_token: RawStr<'a>,
     }
-    let status = response.status();
-    let body: LoginBody<'_> = json::parse(response.body(), "login response", status)?;
-    // A Currencycloud token is hexadecimal: one written with JSON escapes
-    // is no such token.
-    let RawStr::Plain(auth_token) = body.auth_token else {
-        return Err(Error::InvalidHeaderValue { what: "token" });
-    };
-    if auth_token.is_empty() {
-        return Err(Error::Malformed {
-            what: "login response",
-            status,
-        });
-    }
-    if !crate::provider::is_header_safe(auth_token.as_bytes()) {
-        return Err(Error::InvalidHeaderValue { what: "token" });
-    }
-    token.clear();
-    token.extend(auth_token.as_bytes(), "token")
+    let body: LoginBody<'_> = json::parse(response.body(), "login response", response.status())?;
+    store_json_token(body.auth_token, token)
 }
 
 /// The error a Currencycloud error answer carries.

@@ -15,7 +15,9 @@ use crate::provider::{
     AfterStepUpFailure, Channel, LoginOutcome, LoginStep, NewToken, Provider, Reply,
     RequestSecrets, RetryHint, SessionRequest, StepUpOutcome, is_header_safe,
 };
-use crate::providers::common::{checked_credential, error_body, is_passing};
+use crate::providers::common::{
+    checked_credential, error_body, is_passing, store_json_token, unreadable_success,
+};
 use crate::response::{Response, is_success, retry_after};
 use crate::secret::SecretBuf;
 use crate::transmit::{HeaderValue, Headers, Method, RequestHead};
@@ -311,11 +313,7 @@ impl Provider for Weavr {
             IDENTITIES_STEP => self.read_identities(response),
             _ => read_access_token(response, token),
         };
-        match read {
-            Ok(outcome) => outcome,
-            Err(error @ Error::AmbiguousIdentity { .. }) => LoginOutcome::Rejected(error),
-            Err(error) => LoginOutcome::Retry(RetryHint::without_wait(error)),
-        }
+        read.unwrap_or_else(unreadable_success)
     }
 
     fn grant<'a>(
@@ -382,7 +380,7 @@ impl Weavr {
         }
         let body: LoginBody<'_> =
             json::parse(response.body(), "login response", response.status())?;
-        store_token(body.token, token)?;
+        store_json_token(body.token, token)?;
         self.chosen = self.configured.clone();
         if self.chosen.is_some() {
             return Ok(LoginOutcome::Next(EXCHANGE_STEP));
@@ -446,24 +444,11 @@ fn read_access_token<R: Response + ?Sized>(
     }
     let body: AccessToken<'_> =
         json::parse(response.body(), "access token response", response.status())?;
-    store_token(body.token, token)?;
+    store_json_token(body.token, token)?;
     Ok(LoginOutcome::LoggedIn(NewToken {
         stepped_up: matches!(body.status, Some(RawStr::Plain("STEPPED_UP"))),
         ..NewToken::default()
     }))
-}
-
-/// Puts a token from the server into the buffer, if it may travel in a
-/// header (one written with JSON escapes may not).
-fn store_token(value: RawStr<'_>, token: &mut SecretBuf<TOKEN_CAPACITY>) -> Result<(), Error> {
-    let RawStr::Plain(value) = value else {
-        return Err(Error::InvalidHeaderValue { what: "token" });
-    };
-    if !is_header_safe(value.as_bytes()) {
-        return Err(Error::InvalidHeaderValue { what: "token" });
-    }
-    token.clear();
-    token.extend(value.as_bytes(), "token")
 }
 
 fn challenge_path(channel: Channel) -> &'static str {
@@ -522,7 +507,11 @@ fn step_up_failure<R: Response + ?Sized>(response: &R, resend_interval: Duration
         (401, _) | (_, StepUpError::ChallengeLimitExceeded | StepUpError::ResendLimit) => {
             AfterStepUpFailure::LogInAgain
         }
-        (_, StepUpError::VerificationCodeInvalid) => AfterStepUpFailure::RetryCode,
+        // A wrong code: the challenge stands (the second code says the
+        // user has one try left).
+        (_, StepUpError::VerificationCodeInvalid | StepUpError::OneChallengeLimitRemaining) => {
+            AfterStepUpFailure::RetryCode
+        }
         (_, StepUpError::RetryIn15Sec) => AfterStepUpFailure::NewChallenge {
             wait: Some(resend_interval),
         },

@@ -8,7 +8,7 @@
 use core::time::Duration;
 
 use super::{EventKind, LoginProgress, Session, State, StepUpState, TokenTimes};
-use crate::error::Error;
+use crate::error::{Error, TokenProblem};
 use crate::event::ExpiryReason;
 use crate::provider::{
     LoginOutcome, LoginStep, NewToken, Provider, RetryHint, SessionRequest, is_header_safe,
@@ -53,7 +53,7 @@ impl<P: Provider> Session<P> {
             failures,
             sent_at: now,
         };
-        match self.queue(SessionRequest::Login(step), "") {
+        match self.queue(SessionRequest::Login(step), "", now) {
             Ok(()) => match &mut self.state {
                 State::Active(times) => times.refresh = Some(progress),
                 state => *state = State::LoggingIn(progress),
@@ -79,12 +79,17 @@ impl<P: Provider> Session<P> {
         };
         match outcome {
             LoginOutcome::Next(step) => self.queue_login(step, progress.failures, now),
-            LoginOutcome::LoggedIn(new_token) if is_header_safe(self.login_token.as_bytes()) => {
-                self.activate(new_token, progress.sent_at);
-            }
-            LoginOutcome::LoggedIn(_) => {
-                let error = Error::InvalidHeaderValue { what: "token" };
-                self.retry_later(progress, RetryHint::without_wait(error), now);
+            LoginOutcome::LoggedIn(new_token) => {
+                // A provider of the user's own may not check its token: the
+                // session does, so that no unusable token is ever sent.
+                let token = self.login_token.as_bytes();
+                if token.is_empty() {
+                    self.reject(Error::UnusableToken(TokenProblem::Empty));
+                } else if !is_header_safe(token) {
+                    self.reject(Error::UnusableToken(TokenProblem::NotHeaderSafe));
+                } else {
+                    self.activate(new_token, progress, now);
+                }
             }
             LoginOutcome::Rejected(error) => self.reject(error),
             LoginOutcome::Retry(hint) => self.retry_later(progress, hint, now),
@@ -92,10 +97,15 @@ impl<P: Provider> Session<P> {
     }
 
     /// Makes the new token the session's, planning its idle deadline,
-    /// expiry and refresh from the instant its login was sent.
-    fn activate(&mut self, new_token: NewToken, sent_at: Instant) {
-        core::mem::swap(&mut self.token, &mut self.login_token);
-        self.login_token.clear();
+    /// expiry and refresh from the instant its login was sent; or, if it
+    /// cannot serve a call, counts the login as failed.
+    ///
+    /// A token "cannot serve a call" when the time it has left on arrival
+    /// is shorter than the login took: logging in for it again at once
+    /// would make logins without end (a JWT with `exp == iat`, a lifetime
+    /// shorter than the round trip).
+    fn activate(&mut self, new_token: NewToken, progress: LoginProgress, now: Instant) {
+        let sent_at = progress.sent_at;
         let lifetime = new_token
             .lifetime
             .or_else(|| self.lifetime_from_wall_clock(new_token.expires_at_unix, sent_at));
@@ -119,6 +129,19 @@ impl<P: Provider> Session<P> {
             times.expires_at = Some(expires_at);
             times.refresh_at = refresh_at;
         }
+        let round_trip = now.saturating_duration_since(sent_at);
+        let usable_until = [times.idle_deadline, times.expires_at]
+            .into_iter()
+            .flatten()
+            .min();
+        if usable_until.is_some_and(|end| end <= now + round_trip) {
+            let hint = RetryHint::without_wait(Error::TokenLapsedOnArrival);
+            self.retry_later(progress, hint, now);
+            return;
+        }
+        core::mem::swap(&mut self.token, &mut self.login_token);
+        self.login_token.clear();
+        self.challenges.reset();
         self.generation = self.generation.wrapping_add(1);
         self.last_error = None;
         self.state = State::Active(times);
@@ -158,8 +181,11 @@ impl<P: Provider> Session<P> {
         (expires_at, Some(refresh_at.max(sent_at)))
     }
 
+    /// When a token last used at `activity` is treated as idle-expired. The
+    /// margin is at most a tenth of the idle timeout, so that a short one
+    /// (a sandbox's) still leaves the token most of its time.
     pub(super) fn idle_deadline(&self, activity: Instant, idle: Duration) -> Instant {
-        activity + idle.saturating_sub(self.config.expiry_margin)
+        activity + idle.saturating_sub(self.config.expiry_margin.min(idle / 10))
     }
 
     pub(super) fn reject(&mut self, error: Error) {
@@ -175,7 +201,7 @@ impl<P: Provider> Session<P> {
         self.login_token.clear();
         let attempt = progress.failures.saturating_add(1);
         let server_wait = match hint.retry_after {
-            Some(wait) => Some(wait),
+            Some(wait) => Some(self.config.capped_retry_after(wait)),
             None if hint.rate_limited => Some(self.config.rate_limit_wait),
             None => None,
         };
@@ -215,6 +241,7 @@ impl<P: Provider> Session<P> {
             _ => None,
         };
         self.token.clear();
+        self.challenges.reset();
         if let Some(progress) = refresh {
             self.state = State::LoggingIn(progress);
         } else {

@@ -8,6 +8,9 @@
 mod login;
 mod step_up;
 
+use step_up::Challenges;
+pub use step_up::{CodePrompt, PromptReason};
+
 use crate::backoff::Jitter;
 use crate::config::Config;
 use crate::error::Error;
@@ -97,6 +100,12 @@ pub enum StepUpRefused {
     NothingToAnswer,
     /// The code is not 1 to 16 letters or digits.
     InvalidCode,
+    /// The server already refused this code for this challenge: it is
+    /// never sent again (a wrong code sent twice costs the user a try).
+    CodeAlreadyRefused,
+    /// So many codes were refused for this challenge that the session
+    /// takes no more: ask for a new challenge.
+    TooManyCodes,
 }
 
 /// A login in progress.
@@ -170,6 +179,8 @@ struct InFlight {
     request: SessionRequest,
     /// Whether `poll_transmit` has handed it out.
     sent: bool,
+    /// Unanswered by then, it counts as failed (invariant 13).
+    deadline: Instant,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,6 +225,8 @@ pub struct Session<P: Provider> {
     challenge_not_before: Instant,
     /// How many step-ups have succeeded.
     step_ups: u64,
+    /// The challenges of the step-up in progress.
+    challenges: Challenges,
     jitter: Jitter,
 }
 
@@ -256,6 +269,7 @@ impl<P: Provider> Session<P> {
             login_not_before: Instant::ZERO,
             challenge_not_before: Instant::ZERO,
             step_ups: 0,
+            challenges: Challenges::default(),
             jitter: Jitter::new(config.seed),
         }
     }
@@ -304,22 +318,30 @@ impl<P: Provider> Session<P> {
         self.events_lost
     }
 
-    /// Starts a login now, unless one is in flight, a token is held, or a
-    /// backoff is running. This is also the one way, besides
+    /// Starts a login now, unless one is in flight or a token is held. It
+    /// ends any backoff (the caller asked; a `Retry-After` no longer
+    /// holds), and it is the one way, besides
     /// [`set_credentials`](Self::set_credentials), out of
     /// [`SessionState::Rejected`].
     pub fn login(&mut self, now: Instant) {
         match self.state {
-            State::LoggedOut | State::Expired(_) | State::Rejected => self.begin_login(now),
-            State::LoggingIn(_) | State::Active(_) | State::Waiting { .. } | State::LoggingOut => {}
+            State::LoggedOut | State::Expired(_) | State::Rejected | State::Waiting { .. } => {
+                self.login_not_before = Instant::ZERO;
+                // A new cycle: the failures counted so far are forgiven.
+                self.state = State::LoggedOut;
+                self.begin_login(now);
+            }
+            State::LoggingIn(_) | State::Active(_) | State::LoggingOut => {}
         }
     }
 
-    /// Replaces the credentials. Any token and login in flight are
-    /// forgotten (log out first to close the old session on the server); a
-    /// rejected session becomes logged out and logs in on the next call.
+    /// Replaces the credentials. Any token, login in flight and backoff
+    /// are forgotten (log out first to close the old session on the
+    /// server); a rejected session becomes logged out and logs in on the
+    /// next call.
     pub fn set_credentials(&mut self, credentials: P::Credentials) {
         self.credentials = credentials;
+        self.login_not_before = Instant::ZERO;
         let had_token = matches!(self.state, State::Active(_) | State::LoggingOut);
         self.forget_token();
         self.state = State::LoggedOut;
@@ -426,7 +448,10 @@ impl<P: Provider> Session<P> {
                 Verdict::StepUp
             }
             Reply::RateLimited(wait) => Verdict::RateLimited {
-                until: now + wait.unwrap_or(self.config.rate_limit_wait),
+                until: now
+                    + wait.map_or(self.config.rate_limit_wait, |wait| {
+                        self.config.capped_retry_after(wait)
+                    }),
             },
             Reply::Fatal(error) => Verdict::Fatal(error),
         }
@@ -461,21 +486,27 @@ impl<P: Provider> Session<P> {
     /// Reports that the session's request `id` got no answer (connection
     /// refused or dropped, timeout).
     pub fn handle_failure(&mut self, id: RequestId, now: Instant) {
+        self.fail_in_flight(id, Error::Transport, now);
+    }
+
+    /// The session's request `id` failed with `error`: what a failure of
+    /// each kind of request leads to.
+    fn fail_in_flight(&mut self, id: RequestId, error: Error, now: Instant) {
         let Some(request) = self.take_in_flight(id) else {
             return;
         };
         match request {
             SessionRequest::Login(_) => {
-                let failure = RetryHint::without_wait(Error::Transport);
+                let failure = RetryHint::without_wait(error);
                 self.after_login_step(LoginOutcome::Retry(failure), now);
             }
             SessionRequest::StartStepUp(_) => {
                 let next = AfterStepUpFailure::NewChallenge { wait: None };
-                self.fail_step_up(Error::Transport, next, now);
+                self.fail_step_up(error, next, now);
             }
             SessionRequest::VerifyCode(channel) => {
                 self.set_step_up(StepUpState::CodeSent(channel));
-                self.fail_step_up(Error::Transport, AfterStepUpFailure::RetryCode, now);
+                self.fail_step_up(error, AfterStepUpFailure::RetryCode, now);
             }
             SessionRequest::Logout => self.finish_logout(),
         }
@@ -483,6 +514,11 @@ impl<P: Provider> Session<P> {
 
     /// Lets time pass: call it at [`poll_timeout`](Self::poll_timeout).
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(in_flight) = self.in_flight
+            && now >= in_flight.deadline
+        {
+            self.fail_in_flight(in_flight.id, Error::Timeout, now);
+        }
         match self.state {
             State::Waiting { until, failures } if now >= until => {
                 self.queue_login(LoginStep::FIRST, failures, now);
@@ -515,7 +551,7 @@ impl<P: Provider> Session<P> {
         match self.state {
             State::Rejected | State::LoggingOut => {}
             State::Active(times) if times.lapsed(now).is_none() && self.provider.has_logout() => {
-                if self.queue(SessionRequest::Logout, "").is_ok() {
+                if self.queue(SessionRequest::Logout, "", now).is_ok() {
                     self.state = State::LoggingOut;
                 } else {
                     self.finish_logout();
@@ -579,15 +615,22 @@ impl<P: Provider> Session<P> {
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.state {
+        let state_timer = match self.state {
             State::Waiting { until, .. } => Some(until),
             State::Active(times) => times.next_deadline(),
             _ => None,
-        }
+        };
+        let request_deadline = self.in_flight.map(|in_flight| in_flight.deadline);
+        [state_timer, request_deadline].into_iter().flatten().min()
     }
 
     /// Writes `request` into the body buffer and makes it the one in flight.
-    fn queue(&mut self, request: SessionRequest, one_time_code: &str) -> Result<(), Error> {
+    fn queue(
+        &mut self,
+        request: SessionRequest,
+        one_time_code: &str,
+        now: Instant,
+    ) -> Result<(), Error> {
         self.in_flight = None;
         self.body.clear();
         // Borrowed field by field, so that the body can be written meanwhile.
@@ -610,6 +653,7 @@ impl<P: Provider> Session<P> {
             id: RequestId(self.next_request_id),
             request,
             sent: false,
+            deadline: now + self.config.request_timeout,
         });
         Ok(())
     }
@@ -633,6 +677,7 @@ impl<P: Provider> Session<P> {
 
     /// Wipes the tokens and drops any request in flight.
     fn forget_token(&mut self) {
+        self.challenges.reset();
         self.token.clear();
         self.login_token.clear();
         self.body.clear();
