@@ -11,8 +11,8 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant as StdInstant};
 
 use authsession_core::{
-    Channel, Config, Event, Instant, Level, NotReady, Provider, Session, SessionState, Ticket,
-    Transmit, Verdict,
+    Channel, CodePrompt, Config, Event, Instant, Level, NotReady, Provider, Session, SessionState,
+    Ticket, Transmit, Verdict,
 };
 
 use crate::error::Error;
@@ -72,14 +72,19 @@ pub struct ClientBuilder<P: Provider> {
 
 impl<P: Provider> ClientBuilder<P> {
     /// How the program steps the session up when a call needs it: the
-    /// channel to use, and a callback that receives the channel and returns
-    /// the code the user typed (SMS), the user's answer to a push, or a
-    /// refusal. The call is replayed after a successful step-up. Without
-    /// it, such calls fail with [`Error::StepUpRequired`].
+    /// channel to use, and a callback that is told what the user is asked
+    /// (the channel, why: a first code, a refused one, an expired one, and
+    /// how many tries are left when the API says) and returns the code the
+    /// user typed (SMS), a request for a new code, the user's answer to a
+    /// push, or a refusal. The call is replayed after a successful step-up.
+    /// Without it, such calls fail with [`Error::StepUpRequired`].
+    ///
+    /// A panic in the callback ends that step-up and reaches the calling
+    /// thread; the next call may step up again.
     pub fn step_up(
         mut self,
         channel: Channel,
-        callback: impl Fn(Channel) -> StepUpAnswer + Send + Sync + 'static,
+        callback: impl Fn(&CodePrompt) -> StepUpAnswer + Send + Sync + 'static,
     ) -> Self {
         self.step_up = Some(StepUp::new(channel, callback));
         self
@@ -110,8 +115,9 @@ impl<P: Provider> ClientBuilder<P> {
         self
     }
 
-    /// The longest a call waits for a login, backoff included, before it
-    /// fails. Default 2 minutes.
+    /// The longest a call waits for the session (logins and their round
+    /// trips, backoff, another thread's step-up) before it fails with
+    /// [`Error::Timeout`]. Default 2 minutes.
     pub fn max_wait(mut self, max_wait: Duration) -> Self {
         self.max_wait = max_wait;
         self
@@ -360,17 +366,14 @@ impl<P: Provider> Client<P> {
                 }
                 NotReady::LoggingIn | NotReady::LoggingOut | NotReady::Backoff { .. } => {}
             }
+            let waited = started.elapsed();
+            let Some(patience) = self.max_wait.checked_sub(waited) else {
+                return Err(Error::Timeout { waited });
+            };
             if let Some(outgoing) = self.take_transmit(&mut shared)? {
                 shared = self.drive(shared, outgoing).0;
                 continue;
             }
-            let waited = started.elapsed();
-            let Some(patience) = self.max_wait.checked_sub(waited) else {
-                return Err(Error::Transport(format!(
-                    "no login after waiting {:.1} s",
-                    waited.as_secs_f64()
-                )));
-            };
             let mut nap = patience;
             if let NotReady::Backoff { until } = not_ready {
                 let backoff = until.saturating_duration_since(now);
@@ -446,10 +449,12 @@ impl<P: Provider> Client<P> {
         shared.drivers -= 1;
         let now = self.now();
         let result = match answer {
-            Ok(response) => {
+            Ok(mut response) => {
                 shared
                     .session
                     .handle_response(outgoing.id, &HttpResponse(&response), now);
+                // A login answer holds the token: the session has its copy.
+                zeroize::Zeroize::zeroize(response.body_mut());
                 Ok(())
             }
             Err(error) => {

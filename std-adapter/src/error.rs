@@ -5,6 +5,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use authsession_core::StepUpRefused;
+
 /// What can go wrong with a call through a [`Client`](crate::Client).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -32,6 +34,16 @@ pub enum Error {
     StepUpFailed(authsession_core::Error),
     /// The user (or the program) declined to step up.
     StepUpDeclined,
+    /// The session refused a step-up action before sending anything: a
+    /// code the server already refused for this challenge, a challenge
+    /// asked for too soon, a step-up raced by a new login.
+    StepUpRefused(StepUpRefused),
+    /// The call waited `waited` (for a login, a backoff, a step-up by
+    /// another thread) and reached the client's `max_wait`.
+    Timeout {
+        /// How long it waited.
+        waited: Duration,
+    },
     /// The token was refused again right after a fresh login.
     TokenRefused,
     /// The API answered with an error the session cannot fix.
@@ -55,6 +67,12 @@ impl fmt::Display for Error {
             Error::StepUpRequired => f.write_str("the call needs strong customer authentication"),
             Error::StepUpFailed(error) => write!(f, "step-up failed: {error}"),
             Error::StepUpDeclined => f.write_str("step-up was declined"),
+            Error::StepUpRefused(refused) => {
+                write!(f, "step-up refused by the session: {refused:?}")
+            }
+            Error::Timeout { waited } => {
+                write!(f, "no session after waiting {:.1} s", waited.as_secs_f64())
+            }
             Error::TokenRefused => f.write_str("the token was refused again after a new login"),
             Error::Api(error) => write!(f, "API error: {error}"),
             Error::Config(message) => write!(f, "bad configuration: {message}"),
@@ -85,6 +103,7 @@ impl Error {
         match self {
             Error::Rejected(authsession_core::Error::Api(api))
             | Error::GaveUp(authsession_core::Error::Api(api))
+            | Error::StepUpFailed(authsession_core::Error::Api(api))
             | Error::Api(authsession_core::Error::Api(api)) => {
                 Some(api.code.as_str()).filter(|code| !code.is_empty())
             }

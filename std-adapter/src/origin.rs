@@ -50,30 +50,61 @@ impl BaseUrl {
     }
 
     /// The URL of `target`: a path under the base URL, or an absolute URL
-    /// of the same origin.
+    /// of the same origin, whose path stays under the base URL's path.
     pub(crate) fn join(&self, target: &str) -> Result<Uri, Error> {
-        if target.starts_with('/') && !target.starts_with("//") {
+        let uri = if target.starts_with('/') && !target.starts_with("//") {
             let joined = format!(
                 "{}://{}{}{}",
                 self.scheme, self.authority, self.prefix, target
             );
-            return joined
+            joined
                 .parse()
-                .map_err(|_| Error::Config(format!("{target:?} is not a valid path")));
-        }
-        let uri: Uri = target
-            .parse()
-            .map_err(|_| Error::Config(format!("{target:?} is not a path or URL")))?;
-        match (uri.scheme(), uri.authority()) {
-            (Some(scheme), Some(authority))
-                if *scheme == self.scheme && *authority == self.authority =>
-            {
-                Ok(uri)
+                .map_err(|_| Error::Config(format!("{target:?} is not a valid path")))?
+        } else {
+            let uri: Uri = target
+                .parse()
+                .map_err(|_| Error::Config(format!("{target:?} is not a path or URL")))?;
+            match (uri.scheme(), uri.authority()) {
+                (Some(scheme), Some(authority))
+                    if *scheme == self.scheme && *authority == self.authority =>
+                {
+                    uri
+                }
+                _ => {
+                    return Err(Error::Config(format!(
+                        "{target:?} is not on the API's origin; the token goes nowhere else"
+                    )));
+                }
             }
-            _ => Err(Error::Config(format!(
-                "{target:?} is not on the API's origin; the token goes nowhere else"
-            ))),
+        };
+        if !self.stays_under_prefix(uri.path()) {
+            return Err(Error::Config(format!(
+                "{target:?} climbs out of the API's path {:?}",
+                self.prefix
+            )));
         }
+        Ok(uri)
+    }
+
+    /// Whether `path`, with its `.` and `..` segments resolved as a server
+    /// would (`%2e` too), lies under the base URL's path: a `/v2/../admin`
+    /// must not carry the token to another application on the same host.
+    fn stays_under_prefix(&self, path: &str) -> bool {
+        let mut resolved: Vec<&str> = Vec::new();
+        for segment in path.split('/').filter(|segment| !segment.is_empty()) {
+            match segment.to_ascii_lowercase().replace("%2e", ".").as_str() {
+                "." => {}
+                ".." => {
+                    resolved.pop();
+                }
+                _ => resolved.push(segment),
+            }
+        }
+        let prefix = self.prefix.split('/').filter(|segment| !segment.is_empty());
+        let mut resolved = resolved.into_iter();
+        prefix
+            .into_iter()
+            .all(|expected| resolved.next() == Some(expected))
     }
 
     /// The base URL as text.
@@ -136,5 +167,32 @@ mod tests {
         ] {
             assert!(base.join(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn dot_segments_may_not_climb_above_the_base_path() {
+        let base = BaseUrl::parse("http://127.0.0.1:9/multi").unwrap();
+        for good in [
+            "/a/../b",
+            "/./x",
+            "/a/b/../../c",
+            "http://127.0.0.1:9/multi/a/../b",
+        ] {
+            assert!(base.join(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "/../admin",
+            "/a/../../admin",
+            "/%2e%2e/admin",
+            "/.%2E/admin",
+            "/..",
+            "http://127.0.0.1:9/multi/../admin",
+            "http://127.0.0.1:9/admin",
+        ] {
+            assert!(matches!(base.join(bad), Err(Error::Config(_))), "{bad}");
+        }
+        // Without a base path, a path may go anywhere on the origin.
+        let root = BaseUrl::parse("http://127.0.0.1:9").unwrap();
+        assert!(root.join("/../x").is_ok());
     }
 }

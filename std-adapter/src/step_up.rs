@@ -2,24 +2,33 @@
 //! needs it, one thread asks for the challenge, asks the program's callback
 //! for the user's answer, and sends it; the other threads wait for the
 //! outcome. The callback runs without the lock, since it may wait for a
-//! person.
+//! person, and is told why it is asked (the first code, a refused one, an
+//! expired one) so that the program can tell its user.
 
 use std::fmt;
 use std::sync::{Arc, PoisonError};
 use std::time::Instant as StdInstant;
 
 use authsession_core::{
-    Channel, ErrorKind, Instant, Level, Provider, Session, StepUpError, StepUpRefused, StepUpState,
+    Channel, CodePrompt, ErrorKind, Instant, Level, PromptReason, Provider, Session, StepUpError,
+    StepUpRefused, StepUpState,
 };
 use zeroize::Zeroize;
 
 use crate::client::{Client, last_error};
 use crate::error::Error;
 
-/// What the program answers when the session must be stepped up.
+/// What the program answers when the session asks the user to step up.
 pub enum StepUpAnswer {
     /// The one-time code the user received (SMS). It is wiped after use.
+    /// A code the server already refused for this challenge is not sent
+    /// again: the call fails with
+    /// [`StepUpRefused::CodeAlreadyRefused`](authsession_core::StepUpRefused::CodeAlreadyRefused).
     Code(String),
+    /// Send a new code (a new challenge): the answer to
+    /// [`PromptReason::CodeExpired`](authsession_core::PromptReason::CodeExpired), or to a refused code when the user
+    /// would rather have a fresh one.
+    NewCode,
     /// The user approved the push challenge (the program learnt it from
     /// the API's webhook).
     Approved,
@@ -31,13 +40,14 @@ impl fmt::Debug for StepUpAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             StepUpAnswer::Code(_) => "Code([redacted])",
+            StepUpAnswer::NewCode => "NewCode",
             StepUpAnswer::Approved => "Approved",
             StepUpAnswer::Declined => "Declined",
         })
     }
 }
 
-type Callback = dyn Fn(Channel) -> StepUpAnswer + Send + Sync;
+type Callback = dyn Fn(&CodePrompt) -> StepUpAnswer + Send + Sync;
 
 /// The channel and callback a client steps up with.
 #[derive(Clone)]
@@ -49,7 +59,7 @@ pub(crate) struct StepUp {
 impl StepUp {
     pub(crate) fn new(
         channel: Channel,
-        callback: impl Fn(Channel) -> StepUpAnswer + Send + Sync + 'static,
+        callback: impl Fn(&CodePrompt) -> StepUpAnswer + Send + Sync + 'static,
     ) -> Self {
         StepUp {
             channel,
@@ -66,10 +76,25 @@ impl fmt::Debug for StepUp {
     }
 }
 
-/// How many codes the user may type for one challenge before the client
-/// gives up (the API allows more; a person who got it wrong three times
-/// should start over).
-const CODE_ATTEMPTS: u32 = 3;
+/// How many times one step-up asks the callback before it gives up: the
+/// APIs lock step-up after fewer wrong codes than this, so the bound only
+/// stops a callback that never gives a usable answer.
+const PROMPTS: u32 = 8;
+
+/// Marks the client as stepping up while it lives: dropped, however the
+/// step-up ends (an error, a panic in the callback), it lets the other
+/// threads go on.
+struct SteppingUp<'a, P: Provider> {
+    client: &'a Client<P>,
+}
+
+impl<P: Provider> Drop for SteppingUp<'_, P> {
+    fn drop(&mut self) {
+        let mut shared = self.client.lock();
+        shared.stepping_up = false;
+        self.client.changed.notify_all();
+    }
+}
 
 impl<P: Provider> Client<P> {
     /// Steps the session up, or waits for the thread that is doing it.
@@ -80,10 +105,11 @@ impl<P: Provider> Client<P> {
         let started = StdInstant::now();
         let mut shared = self.lock();
         while shared.stepping_up {
+            let waited = started.elapsed();
             let patience = self
                 .max_wait
-                .checked_sub(started.elapsed())
-                .ok_or_else(|| Error::Transport("no step-up in time".into()))?;
+                .checked_sub(waited)
+                .ok_or(Error::Timeout { waited })?;
             shared = self
                 .changed
                 .wait_timeout(shared, patience)
@@ -95,35 +121,45 @@ impl<P: Provider> Client<P> {
         }
         shared.stepping_up = true;
         drop(shared);
-        let outcome = self.challenge_and_answer(&step_up);
-        let mut shared = self.lock();
-        shared.stepping_up = false;
-        self.changed.notify_all();
-        outcome
+        let _stepping_up = SteppingUp { client: self };
+        self.challenge_and_answer(&step_up)
     }
 
     fn challenge_and_answer(&self, step_up: &StepUp) -> Result<(), Error> {
         self.start_challenge(step_up.channel)?;
-        for _ in 0..CODE_ATTEMPTS {
-            let state = self.lock().session.step_up_state();
-            let channel = match state {
-                StepUpState::SteppedUp => return Ok(()),
-                StepUpState::CodeSent(channel) | StepUpState::AwaitingApproval(channel) => channel,
-                _ => return Err(Error::StepUpFailed(last_error(&self.lock().session))),
+        for _ in 0..PROMPTS {
+            let (state, prompt) = {
+                let shared = self.lock();
+                (shared.session.step_up_state(), shared.session.code_prompt())
             };
-            tracing::info!(provider = P::NAME, ?channel, "asking the user to step up");
-            match ((step_up.callback)(channel), state) {
+            if state == StepUpState::SteppedUp {
+                return Ok(());
+            }
+            let Some(prompt) = prompt else {
+                return Err(Error::StepUpFailed(last_error(&self.lock().session)));
+            };
+            tracing::info!(
+                provider = P::NAME,
+                channel = ?prompt.channel,
+                reason = ?prompt.reason,
+                tries_left = prompt.tries_left,
+                "asking the user to step up"
+            );
+            match ((step_up.callback)(&prompt), state) {
                 (StepUpAnswer::Code(mut code), StepUpState::CodeSent(_)) => {
                     let submitted =
                         self.send_step_up_request(|session, now| session.submit_code(&code, now));
                     code.zeroize();
-                    submitted?.map_err(refusal)?;
+                    submitted?.map_err(Error::StepUpRefused)?;
+                }
+                (StepUpAnswer::NewCode, _) if !prompt.channel.is_push() => {
+                    self.start_challenge(prompt.channel)?;
                 }
                 (StepUpAnswer::Approved, StepUpState::AwaitingApproval(_)) => {
                     self.send_step_up_request(|session, now| {
                         session.report_push_result(true, now)
                     })?
-                    .map_err(refusal)?;
+                    .map_err(Error::StepUpRefused)?;
                 }
                 (StepUpAnswer::Declined, StepUpState::AwaitingApproval(_)) => {
                     // Tell the session, so it does not wait for approval.
@@ -132,11 +168,20 @@ impl<P: Provider> Client<P> {
                     });
                     return Err(Error::StepUpDeclined);
                 }
+                // The user gives up after the server refused or expired a
+                // code: the server's answer is why the step-up failed.
+                (StepUpAnswer::Declined, _)
+                    if prompt.reason != PromptReason::FirstAsk
+                        && prompt.reason != PromptReason::NewChallenge =>
+                {
+                    return Err(Error::StepUpFailed(last_error(&self.lock().session)));
+                }
                 (StepUpAnswer::Declined, _) => return Err(Error::StepUpDeclined),
+                // A code for an expired challenge, or an answer that does
+                // not fit the channel: the challenge is over.
                 (answer, _) => {
-                    return Err(Error::Config(format!(
-                        "the step-up callback answered {answer:?} to a {channel:?} challenge"
-                    )));
+                    tracing::warn!(provider = P::NAME, ?answer, reason = ?prompt.reason, "the step-up callback's answer does not fit the challenge");
+                    return Err(Error::StepUpFailed(last_error(&self.lock().session)));
                 }
             }
         }
@@ -171,7 +216,7 @@ impl<P: Provider> Client<P> {
                 }
                 // The token lapsed meanwhile: the next round logs in again.
                 Err(StepUpRefused::NotLoggedIn) => {}
-                Err(other) => return Err(refusal(other)),
+                Err(other) => return Err(Error::StepUpRefused(other)),
             }
         }
         Err(Error::StepUpFailed(last_error(&self.lock().session)))
@@ -207,9 +252,4 @@ impl<P: Provider> Client<P> {
         }
         Ok(refused)
     }
-}
-
-/// A refusal the client cannot work around.
-fn refusal(refused: StepUpRefused) -> Error {
-    Error::Config(format!("step-up refused by the session: {refused:?}"))
 }

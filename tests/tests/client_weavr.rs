@@ -16,13 +16,14 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use authsession_core::providers::weavr::{IdentityType, Weavr, WeavrCredentials};
-use authsession_core::{Channel, Config, ErrorKind, Level, SessionState, StepUpError};
+use authsession_core::{Channel, Config, ErrorKind, Level, SessionState};
 use authsession_std::sandbox::{
     Fault, Sandbox, SandboxConfig, WEAVR_API_KEY, WEAVR_EMAIL, WEAVR_EXPIRED_EMAIL,
     WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE, WEAVR_PASSWORD, WEAVR_TWO_IDENTITIES_CONSUMER_ID,
     WEAVR_TWO_IDENTITIES_EMAIL,
 };
 use authsession_std::{Client, ClientBuilder, Error, StepUpAnswer, Timeouts};
+use authsession_core::{CodePrompt, PromptReason, StepUpRefused};
 use authsession_tests::tap::Tap;
 
 const ACCOUNTS: &str = "/managed_accounts";
@@ -112,15 +113,22 @@ fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// What the step-up callback was asked: the channel and when.
+/// What the step-up callback was asked: the prompt and when.
 #[derive(Debug, Default)]
-struct Asked(Mutex<Vec<(Channel, Instant)>>);
+struct Asked(Mutex<Vec<(CodePrompt, Instant)>>);
 
 impl Asked {
-    fn note(&self, channel: Channel) -> usize {
+    fn note(&self, prompt: &CodePrompt) -> usize {
         let mut asked = locked(&self.0);
-        asked.push((channel, Instant::now()));
+        asked.push((*prompt, Instant::now()));
         asked.len()
+    }
+
+    fn reasons(&self) -> Vec<PromptReason> {
+        locked(&self.0)
+            .iter()
+            .map(|(prompt, _)| prompt.reason)
+            .collect()
     }
 
     fn count(&self) -> usize {
@@ -130,7 +138,7 @@ impl Asked {
     fn channels(&self) -> Vec<Channel> {
         locked(&self.0)
             .iter()
-            .map(|(channel, _)| *channel)
+            .map(|(prompt, _)| prompt.channel)
             .collect()
     }
 
@@ -147,7 +155,7 @@ fn with_sms(
     answer: impl Fn(usize) -> StepUpAnswer + Send + Sync + 'static,
 ) -> ClientBuilder<Weavr> {
     let asked = asked.clone();
-    builder.step_up(Channel::Sms, move |channel| answer(asked.note(channel)))
+    builder.step_up(Channel::Sms, move |prompt| answer(asked.note(prompt)))
 }
 
 /// `builder` with a callback that always gives the sandbox's code.
@@ -296,11 +304,16 @@ fn a_wrong_code_then_the_right_one_steps_up_with_one_challenge() {
     get_ok(&client, &statement());
 
     assert_eq!(asked.channels(), [Channel::Sms, Channel::Sms]);
+    assert_eq!(
+        asked.reasons(),
+        [PromptReason::FirstAsk, PromptReason::CodeRefused]
+    );
     assert_eq!(weavr_counts(&sandbox), [1, 1, 1, 1]);
+    assert_eq!(sandbox.counters().weavr_codes_checked, 2);
 }
 
 #[test]
-fn wrong_codes_only_fail_the_step_up_with_the_apis_code() {
+fn a_refused_code_given_again_is_refused_locally_not_sent() {
     let sandbox = sandbox();
     let asked = Arc::new(Asked::default());
     let client = build(with_sms(builder(&sandbox), &asked, |_| {
@@ -309,17 +322,62 @@ fn wrong_codes_only_fail_the_step_up_with_the_apis_code() {
 
     let error = client.get(&statement()).unwrap_err();
 
-    let api = api_error(&error);
-    assert!(matches!(error, Error::StepUpFailed(_)), "{error:?}");
-    assert_eq!(api.status, 409);
-    assert_eq!(
-        api.kind,
-        ErrorKind::StepUp(StepUpError::VerificationCodeInvalid)
+    // The code the server refused is not sent again: the session refuses
+    // it itself, and the server checked one code.
+    assert!(
+        matches!(
+            error,
+            Error::StepUpRefused(StepUpRefused::CodeAlreadyRefused)
+        ),
+        "{error:?}"
     );
-    // The client asks three times for one challenge, then gives up.
-    assert_eq!(asked.count(), 3);
+    assert_eq!(
+        asked.reasons(),
+        [PromptReason::FirstAsk, PromptReason::CodeRefused]
+    );
+    assert_eq!(sandbox.counters().weavr_codes_checked, 1);
     assert_eq!(weavr_counts(&sandbox), [1, 1, 1, 0]);
     assert_eq!(client.state(), SessionState::Active);
+}
+
+#[test]
+fn a_refusal_the_user_gives_up_on_fails_with_the_apis_code() {
+    let sandbox = sandbox();
+    let asked = Arc::new(Asked::default());
+    let client = build(with_sms(builder(&sandbox), &asked, |n| {
+        if n == 1 {
+            StepUpAnswer::Code(WRONG_CODE.to_owned())
+        } else {
+            StepUpAnswer::Declined
+        }
+    }));
+
+    let error = client.get(&statement()).unwrap_err();
+
+    assert!(matches!(error, Error::StepUpFailed(_)), "{error:?}");
+    assert_eq!(error.api_code(), Some("VERIFICATION_CODE_INVALID"));
+    assert_eq!(sandbox.counters().weavr_codes_checked, 1);
+}
+
+#[test]
+fn a_panicking_callback_ends_its_step_up_and_the_next_call_steps_up() {
+    let sandbox = sandbox();
+    let asked = Arc::new(Asked::default());
+    let client = build(with_sms(builder(&sandbox), &asked, |n| {
+        assert!(n > 1, "the user's device fell over");
+        StepUpAnswer::Code(WEAVR_OTP_CODE.to_owned())
+    }));
+
+    // The panic reaches the calling thread.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        client.get(&statement())
+    }));
+    assert!(panicked.is_err());
+
+    // The step-up is not wedged: the next call asks again and passes.
+    get_ok(&client, &statement());
+    assert_eq!(asked.count(), 2);
+    assert_eq!(sandbox.counters().weavr_verifications, 1);
 }
 
 #[test]
@@ -553,10 +611,10 @@ fn push_answerer(
     sandbox: &Arc<Sandbox>,
     asked: &Arc<Asked>,
     approve: bool,
-) -> impl Fn(Channel) -> StepUpAnswer + Send + Sync + 'static {
+) -> impl Fn(&CodePrompt) -> StepUpAnswer + Send + Sync + 'static {
     let (sandbox, asked) = (sandbox.clone(), asked.clone());
-    move |channel| {
-        asked.note(channel);
+    move |prompt| {
+        asked.note(prompt);
         let id = sandbox
             .last_weavr_push_challenge()
             .expect("a push challenge waits");
@@ -848,7 +906,13 @@ fn nothing_printed_holds_the_api_key_the_password_a_token_or_the_code() {
 
     let kinds: Vec<String> = errors.iter().map(|error| format!("{error:?}")).collect();
     assert!(matches!(errors[0], Error::StepUpRequired), "{kinds:?}");
-    assert!(matches!(errors[1], Error::StepUpFailed(_)), "{kinds:?}");
+    assert!(
+        matches!(
+            errors[1],
+            Error::StepUpRefused(StepUpRefused::CodeAlreadyRefused)
+        ),
+        "{kinds:?}"
+    );
     assert!(matches!(errors[2], Error::StepUpDeclined), "{kinds:?}");
     assert_eq!(api_error(&errors[3]).kind, ErrorKind::PasswordExpired);
     assert!(matches!(

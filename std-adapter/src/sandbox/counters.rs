@@ -52,9 +52,16 @@ pub struct Counters {
     pub weavr_challenges: u64,
     /// Weavr step-ups that succeeded: a right code, or an approved push.
     pub weavr_verifications: u64,
+    /// Weavr SMS codes the sandbox checked, right or wrong: what a user's
+    /// allowance of wrong codes is counted against.
+    pub weavr_codes_checked: u64,
     /// Access-key logins answered `201` with a token (also counted in
     /// `logins`).
     pub access_key_logins: u64,
+    /// Connections the sandbox failed to `accept` (for example with
+    /// `EMFILE`, out of file descriptors). Each failure is waited out with
+    /// a short backoff, and the sandbox goes on accepting.
+    pub accept_failures: u64,
 }
 
 /// The counters and the instants of successful logins, kept together

@@ -4,12 +4,13 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use authsession_core::providers::access_key::{self, AccessKey, AccessKeyCredentials};
 use authsession_core::providers::currencycloud::{self, Currencycloud, CurrencycloudCredentials};
 use authsession_core::providers::weavr::{self, IdentityType, Weavr, WeavrCredentials};
-use authsession_core::{Channel, Level, Provider};
+use authsession_core::{Channel, CodePrompt, Level, PromptReason, Provider};
 use authsession_std::{Client, ClientBuilder, Error, HttpResponse, StepUpAnswer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -58,9 +59,16 @@ pub struct CallArgs {
     /// Weavr: the identity to act for, TYPE:ID (CORPORATE:123 or CONSUMER:456).
     #[arg(long, value_name = "TYPE:ID")]
     identity: Option<String>,
-    /// Weavr: the SMS code for step-up; without it the command asks on the
-    /// terminal, without echo.
-    #[arg(long, value_name = "CODE")]
+    /// Weavr: the SMS code for step-up, used for one verification only
+    /// (also from AUTHSESSION_STEP_UP_CODE, which keeps it out of the
+    /// process list); without it the command asks on the terminal, without
+    /// echo.
+    #[arg(
+        long,
+        value_name = "CODE",
+        env = "AUTHSESSION_STEP_UP_CODE",
+        hide_env_values = true
+    )]
     step_up_code: Option<String>,
     /// Print the session's events on standard error (secrets redacted).
     #[arg(long)]
@@ -146,20 +154,45 @@ fn weavr_client(args: &CallArgs) -> Result<ClientBuilder<Weavr>, Failure> {
             .with_identity(kind, id)
             .map_err(|error| Failure::usage(format!("--identity: {error}")))?;
     }
-    let code = args.step_up_code.clone();
+    let source = match args.step_up_code.clone() {
+        Some(code) => CodeSource::Given(Mutex::new(Some(code))),
+        None => CodeSource::Terminal,
+    };
     Ok(Client::builder(provider, credentials)
         .base_url(&args.base_url)
-        .step_up(Channel::Sms, move |_| ask_for_code(code.as_deref())))
+        .step_up(Channel::Sms, move |prompt| source.answer(prompt)))
 }
 
-/// The step-up code from the command line, or typed on the terminal.
-fn ask_for_code(given: Option<&str>) -> StepUpAnswer {
-    if let Some(code) = given {
-        return StepUpAnswer::Code(code.to_owned());
-    }
-    match rpassword::prompt_password("step-up code (sent by SMS): ") {
-        Ok(code) if !code.trim().is_empty() => StepUpAnswer::Code(code.trim().to_owned()),
-        _ => StepUpAnswer::Declined,
+/// Where the step-up code comes from.
+enum CodeSource {
+    /// Given to the command: it serves one verification. Once refused it
+    /// is spent, and the command ends with the API's reason.
+    Given(Mutex<Option<String>>),
+    /// Typed on the terminal, without echo, as often as the API allows.
+    Terminal,
+}
+
+impl CodeSource {
+    fn answer(&self, prompt: &CodePrompt) -> StepUpAnswer {
+        let question = match (self, prompt.reason, prompt.tries_left) {
+            (CodeSource::Given(code), _, _) => {
+                let code = code.lock().unwrap_or_else(PoisonError::into_inner).take();
+                return code.map_or(StepUpAnswer::Declined, StepUpAnswer::Code);
+            }
+            (CodeSource::Terminal, PromptReason::CodeExpired, _) => {
+                eprintln!("the step-up code expired; sending a new one");
+                return StepUpAnswer::NewCode;
+            }
+            (CodeSource::Terminal, PromptReason::CodeRefused, Some(1)) => {
+                "code refused; last try, step-up code: "
+            }
+            (CodeSource::Terminal, PromptReason::CodeRefused, _) => "code refused; step-up code: ",
+            (CodeSource::Terminal, _, _) => "step-up code (sent by SMS): ",
+        };
+        match rpassword::prompt_password(question) {
+            Ok(code) if !code.trim().is_empty() => StepUpAnswer::Code(code.trim().to_owned()),
+            _ => StepUpAnswer::Declined,
+        }
     }
 }
 

@@ -190,6 +190,7 @@ impl Weavr {
         if channel != "SMS" {
             return conflict("CHANNEL_NOT_SUPPORTED");
         }
+        tally.counters.weavr_codes_checked += 1;
         match access.step_up.verify(code, now, lifetime) {
             Ok(()) => {
                 tally.counters.weavr_verifications += 1;

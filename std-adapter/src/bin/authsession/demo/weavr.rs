@@ -44,10 +44,11 @@ pub fn walk(sandbox: &Sandbox) -> Outcome {
 
     step("3. The same call from a client that asks the user: SMS challenge, code, call replayed");
     let stepping = builder(sandbox)?
-        .step_up(Channel::Sms, |channel| {
+        .step_up(Channel::Sms, |prompt| {
             println!(
-                "   the user is asked for the {} code and types it",
-                channel.as_str()
+                "   the user is asked for the {} code ({:?}) and types it",
+                prompt.channel.as_str(),
+                prompt.reason
             );
             StepUpAnswer::Code(WEAVR_OTP_CODE.to_owned())
         })
