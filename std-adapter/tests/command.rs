@@ -16,7 +16,8 @@ fn authsession() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_authsession"));
     command
         .env_remove("CURRENCYCLOUD_LOGIN_ID")
-        .env_remove("CURRENCYCLOUD_API_KEY");
+        .env_remove("CURRENCYCLOUD_API_KEY")
+        .env_remove("AUTHSESSION_STEP_UP_CODE");
     command
 }
 
@@ -250,28 +251,36 @@ fn sandbox_mode_prints_its_urls_and_test_credentials() {
     );
 }
 
-#[test]
-fn weavr_call_steps_up_with_the_given_code_and_prints_no_secret() {
+/// `authsession call` on the sandbox's Weavr statement, which needs
+/// step-up, with `code` given as the environment's step-up code if any.
+fn weavr_statement_call(sandbox: &Sandbox, code: Option<&str>, args: &[&str]) -> Output {
     use authsession_std::sandbox::{
-        WEAVR_API_KEY, WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE,
-        WEAVR_PASSWORD,
+        WEAVR_API_KEY, WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_MANAGED_ACCOUNT_ID, WEAVR_PASSWORD,
     };
-    let sandbox = start();
     let statement = format!("/managed_accounts/{WEAVR_MANAGED_ACCOUNT_ID}/statement");
-    let output = call_command("weavr", &sandbox.weavr_url())
+    let mut command = call_command("weavr", &sandbox.weavr_url());
+    command
         .args(["--identity", &format!("CORPORATE:{WEAVR_CORPORATE_ID}")])
-        .args([
-            "--step-up-code",
-            WEAVR_OTP_CODE,
-            "--verbose",
-            "GET",
-            &statement,
-        ])
+        .args(args)
+        .args(["GET", &statement])
         .env("WEAVR_API_KEY", WEAVR_API_KEY)
         .env("WEAVR_EMAIL", WEAVR_EMAIL)
-        .env("WEAVR_PASSWORD", WEAVR_PASSWORD)
-        .output()
-        .unwrap();
+        .env("WEAVR_PASSWORD", WEAVR_PASSWORD);
+    if let Some(code) = code {
+        command.env("AUTHSESSION_STEP_UP_CODE", code);
+    }
+    command.output().expect("the command runs")
+}
+
+#[test]
+fn weavr_call_steps_up_with_the_given_code_and_prints_no_secret() {
+    use authsession_std::sandbox::{WEAVR_API_KEY, WEAVR_OTP_CODE, WEAVR_PASSWORD};
+    let sandbox = start();
+    let output = weavr_statement_call(
+        &sandbox,
+        None,
+        &["--step-up-code", WEAVR_OTP_CODE, "--verbose"],
+    );
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
     assert!(output.status.success(), "{stderr}");
@@ -288,6 +297,26 @@ fn weavr_call_steps_up_with_the_given_code_and_prints_no_secret() {
         (1, 1)
     );
     assert_eq!(counters.logouts, 1);
+}
+
+#[test]
+fn a_step_up_code_from_the_environment_serves_one_verification() {
+    use authsession_std::sandbox::WEAVR_OTP_CODE;
+    let sandbox = start();
+    let right = weavr_statement_call(&sandbox, Some(WEAVR_OTP_CODE), &[]);
+    assert!(right.status.success(), "{}", text(&right.stderr));
+
+    // A wrong code is checked once, and the command ends with the API's
+    // reason in one line.
+    let wrong = weavr_statement_call(&sandbox, Some("000000"), &[]);
+    let stderr = text(&wrong.stderr);
+    assert_eq!(wrong.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("VERIFICATION_CODE_INVALID"), "{stderr}");
+    assert!(!stderr.contains("000000"), "{stderr}");
+    let counters = sandbox.counters();
+    assert_eq!(counters.weavr_codes_checked, 2);
+    assert_eq!(counters.weavr_verifications, 1);
 }
 
 #[test]

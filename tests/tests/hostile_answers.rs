@@ -152,7 +152,7 @@ fn an_idle_timeout_shorter_than_the_round_trip_backs_off() {
 #[test]
 fn a_short_idle_timeout_keeps_most_of_its_time_despite_the_default_margin() {
     // 300 ms idle with the default 30 s margin: the margin shrinks to a
-    // tenth, so one login serves calls for 270 ms after it was sent.
+    // quarter, so one login serves calls for 225 ms after it was sent.
     let provider = Currencycloud::with_idle_timeout(Duration::from_millis(300));
     let mut session = currencycloud_session(provider, Config::default());
     let mut now = Instant::ZERO;
