@@ -333,26 +333,29 @@ impl<S: Read + ?Sized> Chunked<'_, S> {
     /// Skips the trailer fields up to the empty line that ends the body.
     /// They are not merged into the head: nothing the session reads comes
     /// in a trailer. They are dropped as they are read, so they take no
-    /// room, but they may not be longer than the buffer either.
+    /// room, but they (with the empty line) may not be longer than the
+    /// region either.
+    ///
+    /// The limit is counted byte by byte, as each byte is looked at: a
+    /// check made only when the bytes read so far run out would pass or
+    /// fail depending on where the stream's reads happen to end.
     fn skip_trailers(&mut self) -> Result<(), WireError> {
+        let limit = self.region.len();
         let mut line_empty = true;
         let mut skipped = 0usize;
         loop {
-            while self.pos < self.filled {
-                let Some(&byte) = self.region.get(self.pos) else {
-                    break;
-                };
-                self.pos += 1;
+            while let Some(&byte) = self.pending().first() {
                 skipped += 1;
+                if skipped > limit {
+                    return Err(self.capacity_error());
+                }
+                self.pos += 1;
                 match byte {
                     b'\n' if line_empty => return Ok(()),
                     b'\n' => line_empty = true,
                     b'\r' => {}
                     _ => line_empty = false,
                 }
-            }
-            if skipped > self.region.len() {
-                return Err(self.capacity_error());
             }
             self.more()?;
         }

@@ -137,7 +137,14 @@ impl fmt::Debug for HeaderNames<'_> {
 /// the end of the stream when neither is given; `204` and `304` have none.
 /// Interim `1xx` answers are skipped. At most `buf.len()` bytes are kept,
 /// so a device sizes `buf` for the largest head and body it expects; a
-/// chunked body needs room for one more chunk-size line besides.
+/// chunked body needs room for one more chunk-size line besides, and its
+/// trailers (dropped as they are read) may not be longer than the room the
+/// head left.
+///
+/// The answer is a function of the bytes alone: every limit is checked
+/// against what the bytes need, never against how much one read happened
+/// to bring, so a response read whole and one read in one-byte pieces give
+/// the same response or the same error.
 ///
 /// As with `httparse` itself, the header array's type holds the borrow of
 /// `buf` (`Header<'b>`): declare the array next to each read rather than
