@@ -1,11 +1,19 @@
 //! HTTP over `ureq`: an agent set up for carrying tokens, and the
 //! conversions between the core's requests and the `http` crate's types.
+//!
+//! No secret reaches a log through ureq: its trace-level wire dump is
+//! compiled out by the `log` features in this crate's `Cargo.toml`, and at
+//! debug it logs only an allow-list of headers. Our own copies of secrets
+//! (login bodies, header values, answers) are wiped once used.
 
+use std::io::Read;
+use std::mem;
 use std::time::Duration;
 
 use authsession_core::{Headers, Response};
 use http::Method;
 use http::header::{HeaderName, HeaderValue, USER_AGENT};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::Error;
 use crate::origin::BaseUrl;
@@ -61,12 +69,14 @@ impl Transport {
         }
     }
 
-    /// Sends `request` and reads the whole answer.
+    /// Sends `request` and reads the whole answer. The request's body is
+    /// wiped once sent: a login's holds the credentials.
     pub(crate) fn send(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
         let (parts, body) = request.into_parts();
+        let body = Zeroizing::new(body);
         // A request without a body says nothing of one: a `GET` carrying
         // `Content-Length: 0` is allowed but frowned upon (RFC 9110 8.6).
         let sent = if body.is_empty()
@@ -74,16 +84,25 @@ impl Transport {
         {
             self.agent.run(http::Request::from_parts(parts, ()))
         } else {
-            self.agent.run(http::Request::from_parts(parts, body))
+            // Lent, not given: a `Vec` handed to ureq would be dropped there
+            // unwiped.
+            self.agent
+                .run(http::Request::from_parts(parts, body.as_slice()))
         };
+        drop(body);
         let response = sent.map_err(|error| Error::Transport(error.to_string()))?;
         let (parts, mut body) = response.into_parts();
-        let bytes = body
-            .with_config()
+        // Read into room for the whole declared length, so that growing
+        // leaves no stray copy of a login answer in freed memory; wiped if
+        // the read fails halfway.
+        let room = body.content_length().unwrap_or(0).min(self.body_limit);
+        let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(room).unwrap_or(0)));
+        body.with_config()
             .limit(self.body_limit)
-            .read_to_vec()
+            .reader()
+            .read_to_end(&mut bytes)
             .map_err(|error| Error::Transport(error.to_string()))?;
-        Ok(http::Response::from_parts(parts, bytes))
+        Ok(http::Response::from_parts(parts, mem::take(&mut *bytes)))
     }
 
     /// Builds a request to `target` (a path under the base URL).
@@ -94,12 +113,17 @@ impl Transport {
         headers: &Headers<'_>,
         body: Vec<u8>,
     ) -> Result<http::Request<Vec<u8>>, Error> {
+        // The body may hold credentials: wiped on every way out but `Ok`.
+        let mut body = Zeroizing::new(body);
         let mut request = http::Request::builder()
             .method(method)
             .uri(self.base.join(target)?)
-            .body(body)
+            .body(mem::take(&mut *body))
             .map_err(|error| Error::Config(error.to_string()))?;
-        add_headers(request.headers_mut(), headers)?;
+        if let Err(error) = add_headers(request.headers_mut(), headers) {
+            request.body_mut().zeroize();
+            return Err(error);
+        }
         request
             .headers_mut()
             .insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
@@ -109,6 +133,11 @@ impl Transport {
 
 /// Adds the session's headers, marking secret ones sensitive so that the
 /// `http` crate's `Debug` hides them too.
+///
+/// The value is put together in a `String` that is wiped at once. The
+/// `HeaderValue` made from it cannot be: its bytes are a shared, immutable
+/// `Bytes` (and ureq copies them into its own buffers), freed unwiped when
+/// the request is dropped.
 pub(crate) fn add_headers(
     target: &mut http::HeaderMap,
     headers: &Headers<'_>,
@@ -117,7 +146,11 @@ pub(crate) fn add_headers(
         let name = HeaderName::from_bytes(header.name.as_bytes())
             .map_err(|_| Error::Config(format!("invalid header name {:?}", header.name)))?;
         let [prefix, value] = header.value.parts();
-        let mut value = HeaderValue::from_str(&format!("{prefix}{value}")).map_err(|_| {
+        // Room for both parts up front: growing would leave a copy behind.
+        let mut text = Zeroizing::new(String::with_capacity(prefix.len() + value.len()));
+        text.push_str(prefix);
+        text.push_str(value);
+        let mut value = HeaderValue::from_str(&text).map_err(|_| {
             Error::Config(format!("the value of header {name} is not allowed in HTTP"))
         })?;
         value.set_sensitive(header.value.is_sensitive());
