@@ -20,7 +20,7 @@ use core::time::Duration;
 pub struct Config {
     /// A token is treated as lapsed this long before the server would lapse
     /// it, so that a call never leaves with a token that expires on its way.
-    /// It is at most a quarter of an idle timeout and a twentieth of a
+    /// It is at most half an idle timeout and a twentieth of a
     /// lifetime, so that a short-lived token still serves most of its life.
     /// Default 30 s: longer than any sane network round trip, a tenth of
     /// Weavr's 5-minute idle timeout.

@@ -8,8 +8,9 @@ use core::fmt::Write as _;
 use authsession_core::providers::weavr::IdentityType;
 use authsession_core::providers::{Currencycloud, Weavr, currencycloud, weavr};
 use authsession_core::{
-    Channel, Error, Level, LoginOutcome, LoginStep, Provider, Reply, Response, ResponseParts,
-    SecretBuf, SessionRequest, StepUpOutcome, is_header_safe, retry_after,
+    ApiError, Channel, Error, ErrorKind, Level, LoginOutcome, LoginStep, Provider, Reply, Response,
+    ResponseParts, SecretBuf, SessionRequest, StepUpOutcome, is_header_safe, is_success,
+    retry_after,
 };
 
 use crate::frame::Frame;
@@ -118,6 +119,18 @@ fn check_login(outcome: &LoginOutcome, token: &[u8], before: &[u8], response: &R
         LoginOutcome::Next(_) => {}
         LoginOutcome::Rejected(error) => {
             printable_error(error);
+            // A success is refused only for what no retry can change.
+            if is_success(response.status()) {
+                assert!(
+                    matches!(
+                        error,
+                        Error::UnusableToken(_)
+                            | Error::Overflow { .. }
+                            | Error::AmbiguousIdentity { .. }
+                    ),
+                    "a success refused for {error:?}"
+                );
+            }
         }
         LoginOutcome::Retry(hint) => {
             printable_error(&hint.error);
@@ -153,13 +166,25 @@ fn check_error(error: &Error, response: &ResponseParts<'_>, request_id_header: &
     }
 }
 
-/// A `401` to a call that carried a token refuses the token; one to a
-/// call that carried none cannot (it is the account's key, or the call's
-/// own business). Only `401`, `403` and `429` concern the session.
+/// A `401` to a call that carried a token refuses the token, unless it
+/// speaks of a payment's strong customer authentication (then it is the
+/// call's own error); one to a call that carried none cannot (it is the
+/// account's key, or the call's own business). Only `401`, `403` and `429`
+/// concern the session.
 fn check_classified(reply: &Reply, level: Level, response: &ResponseParts<'_>) {
     match (response.status(), level) {
         (401, Level::Account) => assert!(!matches!(reply, Reply::TokenRefused), "{reply:?}"),
-        (401, _) => assert_eq!(*reply, Reply::TokenRefused),
+        (401, _) => assert!(
+            matches!(
+                reply,
+                Reply::TokenRefused
+                    | Reply::Fatal(Error::Api(ApiError {
+                        kind: ErrorKind::PaymentSca,
+                        ..
+                    }))
+            ),
+            "{reply:?}"
+        ),
         (403 | 429, _) => {}
         _ => assert_eq!(*reply, Reply::Fine),
     }

@@ -151,8 +151,9 @@ fn an_idle_timeout_shorter_than_the_round_trip_backs_off() {
 
 #[test]
 fn a_short_idle_timeout_keeps_most_of_its_time_despite_the_default_margin() {
-    // 300 ms idle with the default 30 s margin: the margin shrinks to a
-    // quarter, so one login serves calls for 225 ms after it was sent.
+    // 300 ms idle with the default 30 s margin: the margin shrinks to half
+    // the idle timeout, so one login serves calls for 150 ms after it was
+    // sent, and every call moves that deadline.
     let provider = Currencycloud::with_idle_timeout(Duration::from_millis(300));
     let mut session = currencycloud_session(provider, Config::default());
     let mut now = Instant::ZERO;
@@ -160,7 +161,7 @@ fn a_short_idle_timeout_keeps_most_of_its_time_despite_the_default_margin() {
         (200, LOGIN_OK.as_bytes().to_vec())
     });
     assert_eq!((cost.logins, cost.outcome), (1, Ok(())));
-    // Each call moves the idle deadline: 20 calls 100 ms apart, one login.
+    // 20 calls 100 ms apart, one login.
     for _ in 0..20 {
         now = now + Duration::from_millis(100);
         assert!(session.authorize(Level::User, now).is_ok());

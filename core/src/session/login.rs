@@ -182,10 +182,10 @@ impl<P: Provider> Session<P> {
     }
 
     /// When a token last used at `activity` is treated as idle-expired. The
-    /// margin is at most a quarter of the idle timeout, so that a short one
-    /// (a sandbox's) still leaves the token three quarters of its time.
+    /// margin is at most half the idle timeout, so that a short one (a
+    /// sandbox's) still leaves the token half its time.
     pub(super) fn idle_deadline(&self, activity: Instant, idle: Duration) -> Instant {
-        activity + idle.saturating_sub(self.config.expiry_margin.min(idle / 4))
+        activity + idle.saturating_sub(self.config.expiry_margin.min(idle / 2))
     }
 
     pub(super) fn reject(&mut self, error: Error) {
