@@ -298,7 +298,7 @@ impl<P: Provider> Client<P> {
         self.drain_events(&mut shared);
         match self.take_transmit(&mut shared)? {
             Some(outgoing) => {
-                let (_shared, result) = self.drive(shared, outgoing);
+                let (_shared, result) = self.drive(shared, outgoing, self.max_wait);
                 result
             }
             None => Ok(()),
@@ -342,7 +342,8 @@ impl<P: Provider> Client<P> {
                     // the current one meanwhile. (A request that cannot be
                     // built was handed back to the session as failed.)
                     if let Ok(Some(outgoing)) = self.take_transmit(&mut shared) {
-                        shared = self.drive(shared, outgoing).0;
+                        let patience = self.max_wait.saturating_sub(started.elapsed());
+                        shared = self.drive(shared, outgoing, patience).0;
                         continue;
                     }
                     return Ok((headers, ticket));
@@ -371,7 +372,8 @@ impl<P: Provider> Client<P> {
                 return Err(Error::Timeout { waited });
             };
             if let Some(outgoing) = self.take_transmit(&mut shared)? {
-                shared = self.drive(shared, outgoing).0;
+                // The round trip counts against the call's patience too.
+                shared = self.drive(shared, outgoing, patience).0;
                 continue;
             }
             let mut nap = patience;
@@ -396,7 +398,11 @@ impl<P: Provider> Client<P> {
     /// that is over ends. Returns the time it was told.
     pub(crate) fn catch_up(&self, shared: &mut Shared<P>) -> Instant {
         let now = self.now();
-        if shared.session.poll_timeout().is_some_and(|at| at <= now) {
+        // While a thread sends the session's request, its transport's own
+        // timeout speaks for it: the session's deadline must not fail it
+        // (and start another) while it may still be answered. The token's
+        // own timers are checked by `authorize` meanwhile.
+        if shared.drivers == 0 && shared.session.poll_timeout().is_some_and(|at| at <= now) {
             shared.session.handle_timeout(now);
         }
         now
@@ -435,16 +441,25 @@ impl<P: Provider> Client<P> {
         )
     }
 
-    /// Sends a session request without the lock, hands the answer back to
-    /// the session, and wakes the waiters.
+    /// Sends a session request without the lock, answered within `within`
+    /// at most, hands the answer back to the session, and wakes the
+    /// waiters.
     pub(crate) fn drive<'a>(
         &'a self,
         mut shared: MutexGuard<'a, Shared<P>>,
         outgoing: Outgoing,
+        within: Duration,
     ) -> (MutexGuard<'a, Shared<P>>, Result<(), Error>) {
         shared.drivers += 1;
+        // Within the session's own deadline for the request too, so that
+        // the transport always speaks first; and never a zero bound.
+        let within = within
+            .min(shared.session.config().request_timeout)
+            .max(Duration::from_millis(1));
         drop(shared);
-        let answer = self.transport.send(outgoing.request);
+        let answer = self
+            .transport
+            .send_session_request(outgoing.request, within);
         let mut shared = self.lock();
         shared.drivers -= 1;
         let now = self.now();

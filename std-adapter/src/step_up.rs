@@ -247,7 +247,7 @@ impl<P: Provider> Client<P> {
         if refused.is_ok()
             && let Some(outgoing) = self.take_transmit(&mut shared)?
         {
-            let (_shared, sent) = self.drive(shared, outgoing);
+            let (_shared, sent) = self.drive(shared, outgoing, self.max_wait);
             sent?;
         }
         Ok(refused)

@@ -21,6 +21,10 @@ use crate::origin::BaseUrl;
 /// The `User-Agent` of every request.
 pub(crate) const USER_AGENT_VALUE: &str = concat!("authsession/", env!("CARGO_PKG_VERSION"));
 
+/// The largest answer to one of the session's own requests that is read:
+/// a login answer is a few hundred bytes, a JWT a few kilobytes.
+const SESSION_BODY_LIMIT: u64 = 64 * 1024;
+
 /// Limits of the HTTP layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
@@ -48,6 +52,8 @@ pub(crate) struct Transport {
     agent: ureq::Agent,
     pub(crate) base: BaseUrl,
     body_limit: u64,
+    /// The agent's own bound on one exchange.
+    global_timeout: Duration,
 }
 
 impl Transport {
@@ -66,14 +72,39 @@ impl Transport {
             agent,
             base,
             body_limit: timeouts.body_limit,
+            global_timeout: timeouts.connect + timeouts.response,
         }
     }
 
-    /// Sends `request` and reads the whole answer. The request's body is
-    /// wiped once sent: a login's holds the credentials.
+    /// Sends an application call and reads the whole answer, up to the
+    /// configured body limit.
     pub(crate) fn send(
         &self,
         request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        self.exchange(request, self.body_limit, None)
+    }
+
+    /// Sends one of the session's own requests (a login step, step-up,
+    /// logout), answered within `within` at most. Its answer is small: a
+    /// larger one is refused rather than read (a hostile server's 16 MiB
+    /// "token" costs no memory).
+    pub(crate) fn send_session_request(
+        &self,
+        request: http::Request<Vec<u8>>,
+        within: Duration,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        self.exchange(request, SESSION_BODY_LIMIT, Some(within))
+    }
+
+    /// Sends `request` and reads the whole answer, up to `body_limit`, in
+    /// the agent's timeouts or `within` if shorter. The request's body is
+    /// wiped once sent: a login's holds the credentials.
+    fn exchange(
+        &self,
+        request: http::Request<Vec<u8>>,
+        body_limit: u64,
+        within: Option<Duration>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
         let (parts, body) = request.into_parts();
         let body = Zeroizing::new(body);
@@ -82,12 +113,13 @@ impl Transport {
         let sent = if body.is_empty()
             && !matches!(parts.method, Method::POST | Method::PUT | Method::PATCH)
         {
-            self.agent.run(http::Request::from_parts(parts, ()))
+            let request = http::Request::from_parts(parts, ());
+            self.agent.run(self.within(request, within))
         } else {
             // Lent, not given: a `Vec` handed to ureq would be dropped there
             // unwiped.
-            self.agent
-                .run(http::Request::from_parts(parts, body.as_slice()))
+            let request = http::Request::from_parts(parts, body.as_slice());
+            self.agent.run(self.within(request, within))
         };
         drop(body);
         let response = sent.map_err(|error| Error::Transport(error.to_string()))?;
@@ -95,14 +127,30 @@ impl Transport {
         // Read into room for the whole declared length, so that growing
         // leaves no stray copy of a login answer in freed memory; wiped if
         // the read fails halfway.
-        let room = body.content_length().unwrap_or(0).min(self.body_limit);
+        let room = body.content_length().unwrap_or(0).min(body_limit);
         let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(room).unwrap_or(0)));
         body.with_config()
-            .limit(self.body_limit)
+            .limit(body_limit)
             .reader()
             .read_to_end(&mut bytes)
             .map_err(|error| Error::Transport(error.to_string()))?;
         Ok(http::Response::from_parts(parts, mem::take(&mut *bytes)))
+    }
+
+    /// `request`, bounded by `within` as well as the agent's own timeout.
+    fn within<S: ureq::AsSendBody>(
+        &self,
+        request: http::Request<S>,
+        within: Option<Duration>,
+    ) -> http::Request<S> {
+        match within {
+            Some(within) => self
+                .agent
+                .configure_request(request)
+                .timeout_global(Some(within.min(self.global_timeout)))
+                .build(),
+            None => request,
+        }
     }
 
     /// Builds a request to `target` (a path under the base URL).
