@@ -17,13 +17,13 @@ use std::time::{Duration, Instant};
 
 use authsession_core::providers::weavr::{IdentityType, Weavr, WeavrCredentials};
 use authsession_core::{Channel, Config, ErrorKind, Level, SessionState};
+use authsession_core::{CodePrompt, PromptReason, StepUpRefused};
 use authsession_std::sandbox::{
     Fault, Sandbox, SandboxConfig, WEAVR_API_KEY, WEAVR_EMAIL, WEAVR_EXPIRED_EMAIL,
     WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE, WEAVR_PASSWORD, WEAVR_TWO_IDENTITIES_CONSUMER_ID,
     WEAVR_TWO_IDENTITIES_EMAIL,
 };
 use authsession_std::{Client, ClientBuilder, Error, StepUpAnswer, Timeouts};
-use authsession_core::{CodePrompt, PromptReason, StepUpRefused};
 use authsession_tests::tap::Tap;
 
 const ACCOUNTS: &str = "/managed_accounts";
@@ -369,9 +369,8 @@ fn a_panicking_callback_ends_its_step_up_and_the_next_call_steps_up() {
     }));
 
     // The panic reaches the calling thread.
-    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        client.get(&statement())
-    }));
+    let panicked =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| client.get(&statement())));
     assert!(panicked.is_err());
 
     // The step-up is not wedged: the next call asks again and passes.
