@@ -1,6 +1,7 @@
 //! The sandbox's access-key JWT API seen from the wire: a raw HTTP/1.1
-//! client over `TcpStream` logs in, spends the token, watches it end after
-//! its lifetime of real time whatever the API's clock says, and checks the
+//! client over `TcpStream` logs in, spends the token, watches it end when
+//! the API's clock reaches its floored `exp` whatever that clock says, and
+//! checks the
 //! errors, faults and counters that `PROVIDERS.md` §3 and the seed call
 //! for. The core's own readers parse what the sandbox says, so that the
 //! two agree on the format.
@@ -127,9 +128,10 @@ fn a_login_answers_201_with_a_bare_hs384_jwt_that_the_protected_calls_take() {
     );
     assert_eq!(exp - iat, 3600);
     assert!((before..=unix_now()).contains(&iat), "{iat} vs {before}");
-    // The core reads the same lifetime.
+    // The core reads the same lifetime, less the second the floored `iat`
+    // may have lost.
     let read = decode_claims(&token).unwrap();
-    assert_eq!(read.lifetime(), Some(Duration::from_secs(3600)));
+    assert_eq!(read.lifetime(), Some(Duration::from_secs(3599)));
 
     let partner = get(&sandbox, PARTNER, &token);
     assert_eq!(partner.status, 200, "{}", partner.body);
@@ -151,21 +153,22 @@ fn a_login_answers_201_with_a_bare_hs384_jwt_that_the_protected_calls_take() {
 }
 
 #[test]
-fn a_token_lives_its_lifetime_of_real_time_and_then_is_refused_as_expired() {
-    let sandbox = start(1, 0);
+fn a_token_lives_at_least_its_lifetime_less_a_second_and_at_most_its_lifetime() {
+    let sandbox = start(2, 0);
     let sent = Instant::now();
     let token = token(&sandbox);
     let answered = Instant::now();
     let claims = part(&token, 1);
     assert_eq!(
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-        1
+        2
     );
-    // Alive until a full second after its login, not merely until the
-    // whole second its `exp` names.
-    sleep_until(sent + Duration::from_millis(850));
+    // Issued after `sent` in some second, it ends at a whole second more
+    // than one second later: alive 900 ms after `sent`, whatever the
+    // fraction; refused once the full two seconds have passed.
+    sleep_until(sent + Duration::from_millis(900));
     assert_eq!(get(&sandbox, PARTNER, &token).status, 200);
-    sleep_until(answered + Duration::from_millis(1050));
+    sleep_until(answered + Duration::from_millis(2050));
     let expired = get(&sandbox, PARTNER, &token);
     assert_eq!(expired.status, 401);
     assert_eq!(expired.reason(), "TokenExpired");
@@ -178,10 +181,56 @@ fn a_token_lives_its_lifetime_of_real_time_and_then_is_refused_as_expired() {
     assert_eq!((counters.calls, counters.unauthorized), (1, 1));
 }
 
+/// The instant at which our wall clock reads `unix_millis`.
+fn instant_at_unix_millis(unix_millis: i64) -> Instant {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let now_millis = i64::try_from(since.as_millis()).unwrap();
+    let ahead = u64::try_from(unix_millis - now_millis).unwrap_or_default();
+    Instant::now() + Duration::from_millis(ahead)
+}
+
+#[test]
+fn a_token_issued_late_in_its_second_ends_at_its_floored_exp_whatever_the_skew() {
+    for skew in [0, HOUR, -HOUR] {
+        let sandbox = start(1, skew);
+        // Log in 700 ms into a second of ours, which is the API's second
+        // too: its clock is ours moved by whole seconds.
+        let second = unix_now() + 1;
+        sleep_until(instant_at_unix_millis(second * 1000 + 700));
+        let token = token(&sandbox);
+        let answered = Instant::now();
+        let claims = part(&token, 1);
+        let (iat, exp) = (
+            claims["iat"].as_i64().unwrap(),
+            claims["exp"].as_i64().unwrap(),
+        );
+        assert_eq!((iat - skew, exp - iat), (second, 1), "skew {skew}");
+        // The token ends when the API's clock reaches `exp`, about 300 ms
+        // after its login: well before a full second of real time.
+        let end_millis = (exp - skew) * 1000;
+        let end = instant_at_unix_millis(end_millis);
+        assert!(end + Duration::from_millis(300) < answered + Duration::from_secs(1));
+        sleep_until(instant_at_unix_millis(end_millis - 150));
+        assert_eq!(get(&sandbox, PARTNER, &token).status, 200, "skew {skew}");
+        sleep_until(end + Duration::from_millis(50));
+        let expired = get(&sandbox, PARTNER, &token);
+        assert_eq!(
+            (expired.status, expired.reason()),
+            (401, json!("TokenExpired")),
+            "skew {skew}"
+        );
+        // The core reads a lifetime of zero: the token is of no use to it.
+        assert_eq!(
+            decode_claims(&token).unwrap().lifetime(),
+            Some(Duration::ZERO)
+        );
+    }
+}
+
 #[test]
 fn a_skewed_clock_moves_iat_and_exp_but_not_the_real_life_of_a_token() {
     for skew in [HOUR, -HOUR] {
-        let sandbox = start(1, skew);
+        let sandbox = start(2, skew);
         let sent = Instant::now();
         let real_now = unix_now();
         let token = token(&sandbox);
@@ -195,16 +244,17 @@ fn a_skewed_clock_moves_iat_and_exp_but_not_the_real_life_of_a_token() {
             (iat - (real_now + skew)).abs() <= 2,
             "skew {skew}: iat {iat}, now {real_now}"
         );
-        assert_eq!(exp - iat, 1);
+        assert_eq!(exp - iat, 2);
         assert_eq!(
             decode_claims(&token).unwrap().lifetime(),
             Some(Duration::from_secs(1))
         );
         // An hour behind, `exp` is long past by our clock; an hour ahead,
-        // an hour away. The sandbox takes the token for one second anyway.
-        sleep_until(sent + Duration::from_millis(800));
+        // an hour away. The sandbox takes the token for more than one
+        // second and less than two anyway.
+        sleep_until(sent + Duration::from_millis(900));
         assert_eq!(get(&sandbox, PARTNER, &token).status, 200, "skew {skew}");
-        sleep_until(answered + Duration::from_millis(1050));
+        sleep_until(answered + Duration::from_millis(2050));
         let expired = get(&sandbox, PARTNER, &token);
         assert_eq!(
             (expired.status, expired.reason()),
@@ -229,8 +279,9 @@ fn skew_and_lifetime_can_change_while_the_sandbox_runs() {
     // A clock set back leaves older tokens alive; the new one works too.
     assert_eq!(get(&sandbox, PARTNER, &token).status, 200);
     assert_eq!(get(&sandbox, PARTNER, &behind).status, 200);
-    // A clock set forward past a token's `exp` ends it.
-    sandbox.set_access_key_clock_skew(HOUR);
+    // A clock set forward past a token's `exp` ends it; a token whose
+    // `exp` is still ahead lives on.
+    sandbox.set_access_key_clock_skew(HOUR - 60);
     let ended = get(&sandbox, PARTNER, &behind);
     assert_eq!((ended.status, ended.reason()), (401, json!("TokenExpired")));
     assert_eq!(get(&sandbox, PARTNER, &token).status, 200);

@@ -5,15 +5,21 @@
 //! jitter window; a refresh that fails leaving the old token serving until
 //! it lapses; a refused key; and a logout that only forgets.
 //!
+//! The sandbox is as strict as a real server: its `iat` is floored to the
+//! second and it refuses a token once its clock reaches `exp`, so a token
+//! serves up to a second less than `exp - iat`. The session plans from
+//! `exp - iat` less that second; the tests below name both lifetimes: the
+//! token's (the sandbox's setting) and the plan's, a second shorter.
+//!
 //! The sandbox's tokens live a few seconds, so that three lifetimes pass in
-//! a test; the session's refresh window is then a tenth of a lifetime (its
-//! cap), a few hundred milliseconds. Every loop is bounded in count and in
-//! time.
+//! a test; the session's refresh window is then a tenth of the planned
+//! lifetime (its cap), a few hundred milliseconds. Every loop is bounded in
+//! count and in time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Barrier, Mutex, PoisonError};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use authsession_core::providers::access_key::{AccessKey, AccessKeyCredentials};
 use authsession_core::{Config, Level, SessionState};
@@ -100,10 +106,11 @@ fn sleep_until(at: Instant) {
 /// Calls every 50 ms until the client holds its fourth token, so that three
 /// tokens served their whole useful life.
 fn calls_through_three_lifetimes(skew: i64) {
-    const LIFETIME: u64 = 2;
+    // 3 s tokens, planned as 2 s.
+    const LIFETIME: u64 = 3;
     let sandbox = sandbox(LIFETIME, skew, 4);
     let client = client(&sandbox, config(7));
-    let lifetime = Duration::from_secs(LIFETIME);
+    let lifetime = Duration::from_secs(LIFETIME - 1);
     let started = Instant::now();
     let deadline = started + lifetime * 3 + Duration::from_secs(2);
     let mut calls = 0;
@@ -125,8 +132,8 @@ fn calls_through_three_lifetimes(skew: i64) {
         "skew {skew}: no 401, one login per token"
     );
     // Each token was replaced ahead of its end, and not much earlier: the
-    // refresh window of a 2 s token starts at 1.5 s and ends at 1.7 s after
-    // its login, counted on our clock from exp - iat.
+    // refresh window of a token planned as 2 s starts at 1.5 s and ends at
+    // 1.7 s after its login, counted on our clock from exp - iat - 1 s.
     let times = sandbox.login_times();
     for pair in times.windows(2) {
         let gap = pair[1] - pair[0];
@@ -147,14 +154,91 @@ fn a_sandbox_clock_an_hour_behind_costs_no_401_and_one_login_per_lifetime() {
     calls_through_three_lifetimes(-HOUR);
 }
 
+// ---- whole-second claims against a strict server ----
+
+/// The tokens of these runs live 4 s by their claims (issue 11, item 6).
+const STRICT_LIFETIME: u64 = 4;
+/// The calls of a run: one every 50 ms, five lifetimes and more.
+const STRICT_CALLS: u64 = 400;
+
+/// Waits until our wall clock is 900 ms into a second. The sandbox's clock
+/// is ours moved by whole hours, so a login sent now gets an `iat` that
+/// hides 900 ms: the token's real life is 3.1 s, not 4.
+fn wait_until_late_in_a_second() {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let wait = (1900 - since.subsec_millis()) % 1000;
+    thread::sleep(ms(u64::from(wait)));
+}
+
+/// A call every 50 ms, `STRICT_CALLS` of them, against a sandbox that
+/// floors `iat` and refuses a token at `now >= exp`, its clock `skew`
+/// seconds off ours. Not one call may meet a `401`.
+fn strict_server_refuses_no_call(skew: i64, config: Config) {
+    let sandbox = sandbox(STRICT_LIFETIME, skew, 4);
+    let client = client(&sandbox, config);
+    wait_until_late_in_a_second();
+    let started = Instant::now();
+    let mut failures = Vec::new();
+    for _ in 0..STRICT_CALLS {
+        match client.get(PARTNER) {
+            Ok(response) if response.status() == 200 => {}
+            other => failures.push(format!("{other:?}")),
+        }
+        thread::sleep(CALL_EVERY);
+    }
+    let elapsed = started.elapsed();
+    let counters = sandbox.counters();
+    assert_eq!(
+        counters.unauthorized, 0,
+        "skew {skew}: a token was used after the server's end: {counters:?}"
+    );
+    assert!(failures.is_empty(), "skew {skew}: {failures:?}");
+    assert_eq!(
+        (counters.calls, counters.rejected_logins, counters.faults),
+        (STRICT_CALLS, 0, 0),
+        "skew {skew}: {counters:?}"
+    );
+    assert_eq!(counters.logins, counters.access_key_logins);
+    // About one login per lifetime. At least one per 4 s of calls, since a
+    // token serves no longer and no call was refused; at most two, since
+    // the session keeps a token for at least three quarters of its planned
+    // 3 s.
+    let (elapsed_ms, lifetime_ms) = (elapsed.as_millis(), u128::from(STRICT_LIFETIME * 1000));
+    let logins = u128::from(counters.logins);
+    eprintln!("skew {skew}: {STRICT_CALLS} calls, {logins} logins in {elapsed:?}");
+    assert!(
+        (elapsed_ms / lifetime_ms..=2 * elapsed_ms / lifetime_ms + 1).contains(&logins),
+        "skew {skew}: {logins} logins in {elapsed:?}"
+    );
+}
+
+#[test]
+fn a_strict_server_an_hour_ahead_refuses_no_call_of_a_token_kept_to_its_plans_end() {
+    // No refresh: each token serves until the session's planned lapse, so
+    // a plan that reached past the server's end would show as a 401.
+    strict_server_refuses_no_call(
+        HOUR,
+        Config {
+            refresh_ahead: Duration::ZERO,
+            ..config(21)
+        },
+    );
+}
+
+#[test]
+fn a_strict_server_an_hour_behind_refuses_no_call_of_a_refreshed_token() {
+    strict_server_refuses_no_call(-HOUR, config(22));
+}
+
 // ---- a fleet started together spreads its refreshes ----
 
 const FLEET: usize = 100;
-/// The fleet's tokens live 4 s. The session's margins for them: a token
-/// lapses 200 ms early (a twentieth), and its refresh starts at a random
-/// moment in the 400 ms (a tenth) before the last 400 ms: between 3.0 s
-/// and 3.4 s after its login.
-const FLEET_LIFETIME: Duration = Duration::from_secs(4);
+/// The fleet's tokens live 5 s by their claims, which the session plans as
+/// 4 s. Its margins for them: a token lapses 200 ms early (a twentieth),
+/// and its refresh starts at a random moment in the 400 ms (a tenth) before
+/// the last 400 ms: between 3.0 s and 3.4 s after its login.
+const FLEET_TOKEN_LIFETIME: u64 = 5;
+const FLEET_LIFETIME: Duration = Duration::from_secs(FLEET_TOKEN_LIFETIME - 1);
 const FLEET_WINDOW: Duration = Duration::from_millis(400);
 const FLEET_WINDOW_START: Duration = Duration::from_secs(3);
 /// The pace of a fleet client's calls while its refresh may come.
@@ -208,7 +292,7 @@ fn fleet_client(n: usize, sandbox: &Sandbox, start: &Barrier, one_at_a_time: &Mu
 
 #[test]
 fn a_hundred_clients_started_together_spread_their_refreshes_over_the_window() {
-    let sandbox = Arc::new(sandbox(FLEET_LIFETIME.as_secs(), HOUR, 16));
+    let sandbox = Arc::new(sandbox(FLEET_TOKEN_LIFETIME, HOUR, 16));
     let start = Arc::new(Barrier::new(FLEET));
     let one_at_a_time = Arc::new(Mutex::new(()));
     let fleet: Vec<_> = (0..FLEET)
@@ -281,7 +365,8 @@ fn a_hundred_clients_started_together_spread_their_refreshes_over_the_window() {
 
 #[test]
 fn a_failing_early_refresh_leaves_the_old_token_serving_until_it_lapses() {
-    const LIFETIME: u64 = 3;
+    // 4 s tokens, planned as 3 s.
+    const LIFETIME: u64 = 4;
     let sandbox = sandbox(LIFETIME, 0, 4);
     // One attempt per login: the refresh is not tried again, so the old
     // token must serve out its life.
@@ -292,12 +377,12 @@ fn a_failing_early_refresh_leaves_the_old_token_serving_until_it_lapses() {
             ..config(11)
         },
     );
-    let lifetime = Duration::from_secs(LIFETIME);
+    let lifetime = Duration::from_secs(LIFETIME - 1);
     let before_login = Instant::now();
     get_ok(&client);
     let after_login = Instant::now();
-    // The refresh window of a 3 s token ends 2.55 s after its login; the
-    // token lapses, for the session, at 2.85 s.
+    // The refresh window of a token planned as 3 s ends 2.55 s after its
+    // login; the token lapses, for the session, at 2.85 s.
     sleep_until(after_login + ms(2600));
     sandbox.inject(Fault::Status(503), 1);
     get_ok(&client);
@@ -344,14 +429,15 @@ fn a_failing_early_refresh_leaves_the_old_token_serving_until_it_lapses() {
 
 #[test]
 fn a_refresh_that_fails_once_is_retried_while_the_old_token_serves() {
-    const LIFETIME: u64 = 3;
+    // 4 s tokens, planned as 3 s.
+    const LIFETIME: u64 = 4;
     let sandbox = sandbox(LIFETIME, 0, 4);
     let client = client(&sandbox, config(12));
     let before_login = Instant::now();
     get_ok(&client);
     sleep_until(before_login + ms(2600));
     sandbox.inject(Fault::Status(503), 1);
-    let lapse = before_login + Duration::from_secs(LIFETIME) * 95 / 100;
+    let lapse = before_login + Duration::from_secs(LIFETIME - 1) * 95 / 100;
     let mut calls = 0;
     while client.generation() < 2 && calls < 40 {
         get_ok(&client);

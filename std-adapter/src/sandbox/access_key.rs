@@ -4,16 +4,22 @@
 //! claims; protected calls take it as `Authorization: Bearer` until its
 //! end. There is no refresh and no logout.
 //!
+//! It is as strict as a real server: `iat` is its clock floored to the
+//! second, `exp` is `iat` plus the lifetime, and a token is refused once
+//! its clock, read to the millisecond, reaches `exp`. A token issued at
+//! 12:00:00.900 with a 4 s lifetime therefore serves 3.1 s, not 4: a
+//! client that plans from `exp - iat` without losing a second to the
+//! claims' granularity uses it after its end.
+//!
 //! The API's clock can be skewed (by hours, in tests): its `iat` and `exp`
 //! then disagree with the client's clock. The API judges its tokens by that
-//! same clock, so a token lives exactly its lifetime of real time whatever
-//! the skew; a client that compares `exp` with its own clock goes wrong,
-//! one that counts `exp - iat` from its login does not.
+//! same clock, so the skew does not change how long a token lives in real
+//! time; a client that compares `exp` with its own clock goes wrong, one
+//! that counts `exp - iat` from its login does not.
 
 mod replies;
 mod token;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -49,23 +55,18 @@ const REALM: &str = "Partner";
 const DOMAIN: &str = "/partners-int";
 const ROLES: [&str; 2] = ["Partner", "PartnerAdmin"];
 
-/// The emulated access-key API: its signing key, its clock and the real
-/// end of the tokens it issued.
+/// The emulated access-key API: its signing key and its clock. A token's
+/// end is its `exp` alone, so nothing is kept per token.
 #[derive(Debug)]
 pub(super) struct AccessKeyApi {
-    /// How long a token lives, in whole seconds (at least one): its
-    /// `exp - iat`, and its real life.
+    /// A token's `exp - iat`, in whole seconds (at least one). Its real
+    /// life is up to a second shorter: the fraction of the second it was
+    /// issued in is lost to the floored `iat`.
     pub lifetime: Duration,
     /// How far the API's clock is from the real one, in seconds.
     pub clock_skew: i64,
     clock: Clock,
     signer: Signer,
-    /// The real end of each token that may still be live. A JWT states its
-    /// times in whole seconds; this keeps the fraction, so that a token
-    /// issued at 12.7 s with a 2 s life dies at 14.7 s, not 14 s. Two
-    /// logins in the same second get the same token, which then lives from
-    /// the later.
-    ends: HashMap<String, Instant>,
 }
 
 /// An endpoint.
@@ -95,7 +96,6 @@ impl AccessKeyApi {
             clock_skew,
             clock: Clock::new(started),
             signer: Signer::random(),
-            ends: HashMap::new(),
         }
     }
 
@@ -151,8 +151,11 @@ impl AccessKeyApi {
         Reply::text(201, "application/jwt", token)
     }
 
-    /// A new token, issued at `now` by the API's clock.
-    fn issue(&mut self, now: Instant) -> String {
+    /// A new token, issued at `now` by the API's clock, floored to the
+    /// second as a JWT's `NumericDate` usually is. Two logins in the same
+    /// second get the same token, as they would from a real server whose
+    /// claims carry no nonce.
+    fn issue(&self, now: Instant) -> String {
         let lifetime = self.lifetime_seconds();
         let issued_at = self.clock.unix_seconds(now, self.clock_skew);
         let claims = Claims {
@@ -166,11 +169,7 @@ impl AccessKeyApi {
             iat: issued_at,
             exp: issued_at.saturating_add_unsigned(lifetime),
         };
-        let token = self.signer.sign(&claims);
-        self.ends.retain(|_, end| *end > now);
-        self.ends
-            .insert(token.clone(), now + Duration::from_secs(lifetime));
-        token
+        self.signer.sign(&claims)
     }
 
     fn protected(
@@ -199,14 +198,14 @@ impl AccessKeyApi {
         }
     }
 
-    /// The claims of `token` if this API signed it and it has not ended:
-    /// its `exp` is compared with the API's own (skewed) clock, and the
-    /// fraction of a second that `exp` cannot state is kept apart.
+    /// The claims of `token` if this API signed it and it has not ended.
+    /// It ends when the API's own (skewed) clock, to the millisecond,
+    /// reaches `exp`: `now >= exp`, the strict reading, so that a token is
+    /// refused from the first millisecond of the second its `exp` names.
     fn check(&self, token: &str, now: Instant) -> Result<Claims, Invalid> {
         let claims = self.signer.verify(token)?;
-        let ended_by_exp = self.clock.unix_seconds(now, self.clock_skew) > claims.exp;
-        let ended = self.ends.get(token).is_none_or(|end| now >= *end);
-        if ended_by_exp || ended {
+        let now_millis = self.clock.unix_millis(now, self.clock_skew);
+        if now_millis >= claims.exp.saturating_mul(1000) {
             return Err(Invalid::Expired);
         }
         Ok(claims)
@@ -218,4 +217,41 @@ fn bearer(request: &Incoming) -> Option<&str> {
     let value = request.header("Authorization")?.trim();
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("Bearer").then(|| token.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AccessKeyApi, Invalid};
+    use std::time::{Duration, Instant};
+
+    /// The instant, from `started`, at which the API's clock reads
+    /// `unix_millis`.
+    fn at(api: &AccessKeyApi, started: Instant, unix_millis: i64) -> Instant {
+        let offset = unix_millis - api.clock.unix_millis(started, api.clock_skew);
+        started + Duration::from_millis(u64::try_from(offset).unwrap_or_default())
+    }
+
+    #[test]
+    fn a_token_issued_late_in_its_second_ends_at_its_floored_exp() {
+        for skew in [0, 3600, -3600] {
+            let started = Instant::now();
+            let api = AccessKeyApi::new(Duration::from_secs(4), skew, started);
+            // 900 ms into the second after the one the API started in.
+            let start_second = api.clock.unix_seconds(started, skew);
+            let issued = at(&api, started, (start_second + 1) * 1000 + 900);
+            let token = api.issue(issued);
+            let claims = api
+                .check(&token, issued)
+                .unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(claims.iat, start_second + 1, "skew {skew}: iat floored");
+            assert_eq!(claims.exp - claims.iat, 4);
+            // 3.1 s of real time, not 4: alive a millisecond before `exp`,
+            // refused at `exp` itself.
+            let end = at(&api, started, claims.exp * 1000);
+            assert_eq!(end - issued, Duration::from_millis(3100), "skew {skew}");
+            let just_before = at(&api, started, claims.exp * 1000 - 1);
+            assert!(api.check(&token, just_before).is_ok(), "skew {skew}");
+            assert_eq!(api.check(&token, end), Err(Invalid::Expired));
+        }
+    }
 }
