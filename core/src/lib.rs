@@ -9,41 +9,110 @@
 //!
 //! After **every** input (`login`, `authorize`, `handle_reply`,
 //! `handle_response`, `handle_failure`, `handle_timeout`, `logout`), drain
-//! [`Session::poll_transmit`] and [`Session::poll_event`] until both are
-//! empty, then sleep until [`Session::poll_timeout`] and call
-//! [`Session::handle_timeout`].
+//! [`Session::poll_transmit`] (send each request, hand back its answer
+//! with [`Session::handle_response`] or its failure with
+//! [`Session::handle_failure`]) and [`Session::poll_event`] until both are
+//! empty.
+//!
+//! Sleep only when `poll_transmit` gave nothing and no call is ready
+//! (`authorize` said [`NotReady`], or the application has no call to
+//! make): then sleep until [`Session::poll_timeout`] and call
+//! [`Session::handle_timeout`]. That instant is the end of a backoff, the
+//! token's idle or expiry deadline or refresh, or the deadline of a
+//! request in flight ([`Config::request_timeout`] bounds each one), so a
+//! sleeping caller wakes in time for all of them. A caller that sleeps
+//! while a call could go never makes it.
+//!
+//! The loop below is the one of `std-adapter/examples/core_loop.rs`, which
+//! runs it over `ureq` against a real server; here the server's answers
+//! are made up and the clock stands still.
 //!
 //! ```
 //! use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
-//! use authsession_core::{Event, Instant, Level, ResponseParts, Session, Verdict};
+//! use authsession_core::{
+//!     Event, Headers, Instant, Level, NotReady, ResponseParts, Session, SessionState, Verdict,
+//! };
+//!
+//! /// Your HTTP client: `Err` when no answer came. This one makes up the
+//! /// server's answers.
+//! fn send(method: &str, path: &str, _headers: &Headers<'_>, _body: &[u8])
+//!     -> Result<ResponseParts<'static>, &'static str> {
+//!     Ok(match (method, path) {
+//!         ("POST", "/v2/authenticate/api") => {
+//!             ResponseParts::new(200, br#"{"auth_token":"ea6d13c7bc50feb46cf978d137bc01a2"}"#)
+//!         }
+//!         ("GET", "/v2/accounts/current") => ResponseParts::new(200, br#"{"id":"account"}"#),
+//!         _ => ResponseParts::new(200, b"{}"),
+//!     })
+//! }
+//! /// Your monotonic clock, and your sleep.
+//! fn now() -> Instant { Instant::from_millis(0) }
+//! fn sleep_until(_at: Instant) {}
+//!
+//! /// The drain: whether anything was sent.
+//! fn drain(session: &mut Session<Currencycloud>) -> Result<bool, &'static str> {
+//!     let mut sent = false;
+//!     while let Some(transmit) = session.poll_transmit() {
+//!         let id = transmit.id;
+//!         let answer = send(transmit.method.as_str(), transmit.path, &transmit.headers, transmit.body);
+//!         sent = true;
+//!         match answer {
+//!             Ok(response) => session.handle_response(id, &response, now()),
+//!             Err(_) => session.handle_failure(id, now()),
+//!         }
+//!     }
+//!     while let Some(event) = session.poll_event() {
+//!         if let Event::LoginRejected(_) | Event::GaveUp(_) = event {
+//!             return Err("no session");
+//!         }
+//!     }
+//!     Ok(sent)
+//! }
 //!
 //! let credentials = CurrencycloudCredentials::new(
 //!     "development@example.com",
 //!     "1f6a3e944f8c4ebdc6658d6fc1103f12ebbc33f5ed05ca3549fdbc3883556544",
 //! )?;
 //! let mut session = Session::new(Currencycloud::default(), credentials);
-//! let now = Instant::from_millis(0);
-//!
-//! // A call needs a token: the session queues a login instead.
-//! assert!(session.authorize(Level::User, now).is_err());
-//! while let Some(login) = session.poll_transmit() {
-//!     // Send `login.method`, `login.path`, `login.headers`, `login.body`
-//!     // with your HTTP client; here the server's answer is made up.
-//!     let id = login.id;
-//!     let answer = ResponseParts::new(200, br#"{"auth_token":"ea6d13c7bc50feb46cf978d137bc01a2"}"#);
-//!     session.handle_response(id, &answer, now);
+//! let mut answer = None;
+//! let mut replayed = false;
+//! for _ in 0..20 {
+//!     // The call goes as soon as the session authorizes it; if it cannot
+//!     // yet, the session has queued what it needs (a login).
+//!     let call_went = match session.authorize(Level::User, now()) {
+//!         Ok(grant) => {
+//!             let ticket = grant.ticket;
+//!             let response = send("GET", "/v2/accounts/current", &grant.headers, b"")?;
+//!             match session.handle_reply(ticket, &response, now()) {
+//!                 Verdict::Ok => answer = Some(response),
+//!                 // The token was refused: one login, then the call again.
+//!                 Verdict::Replay if !replayed => replayed = true,
+//!                 _ => return Err("the call failed".into()),
+//!             }
+//!             true
+//!         }
+//!         Err(NotReady::LoggingIn | NotReady::Backoff { .. }) => false,
+//!         Err(_) => return Err("the call cannot go".into()),
+//!     };
+//!     let sent = drain(&mut session)?;
+//!     if answer.is_some() {
+//!         break;
+//!     }
+//!     // Nothing sent, no call ready: only time can change that.
+//!     if !sent && !call_went {
+//!         let at = session.poll_timeout().ok_or("the session waits for nothing")?;
+//!         sleep_until(at);
+//!         session.handle_timeout(now());
+//!         drain(&mut session)?;
+//!     }
 //! }
-//! while let Some(event) = session.poll_event() {
-//!     assert_eq!(event, Event::LoggedIn { generation: 1 });
-//! }
+//! assert_eq!(answer.map(|response| response.body), Some(&br#"{"id":"account"}"#[..]));
+//! assert_eq!(session.generation(), 1, "one login");
 //!
-//! // Now the call goes, with the token in its headers.
-//! let grant = session.authorize(Level::User, now).unwrap();
-//! assert_eq!(grant.headers.get("X-Auth-Token").unwrap().parts()[1], "ea6d13c7bc50feb46cf978d137bc01a2");
-//! let ticket = grant.ticket;
-//! let reply = ResponseParts::new(200, br#"{"id":"account"}"#);
-//! assert_eq!(session.handle_reply(ticket, &reply, now), Verdict::Ok);
-//! # Ok::<(), authsession_core::CredentialError>(())
+//! session.logout(now());
+//! drain(&mut session)?;
+//! assert_eq!(session.state(), SessionState::LoggedOut);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Secrets (keys, passwords, tokens, codes) live in buffers that are wiped
