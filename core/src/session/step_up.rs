@@ -166,7 +166,8 @@ impl<P: Provider> Session<P> {
 
     /// Asks for a step-up challenge on `channel`: an SMS code, or a push
     /// the user approves on a device. Queues the request; the answer brings
-    /// [`Event::CodeSent`] or [`Event::AwaitingApproval`].
+    /// [`Event::CodeSent`](crate::Event::CodeSent) or
+    /// [`Event::AwaitingApproval`](crate::Event::AwaitingApproval).
     pub fn start_step_up(&mut self, channel: Channel, now: Instant) -> Result<(), StepUpRefused> {
         if !self.provider.supports_step_up() {
             return Err(StepUpRefused::Unsupported);

@@ -60,7 +60,7 @@ pub struct CallArgs {
     #[arg(long, value_name = "TYPE:ID")]
     identity: Option<String>,
     /// Weavr: the SMS code for step-up, used for one verification only
-    /// (also from AUTHSESSION_STEP_UP_CODE, which keeps it out of the
+    /// (also from `AUTHSESSION_STEP_UP_CODE`, which keeps it out of the
     /// process list); without it the command asks on the terminal, without
     /// echo.
     #[arg(
