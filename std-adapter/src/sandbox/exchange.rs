@@ -1,15 +1,19 @@
 //! The request and the reply as the API modules see them: plain owned data,
-//! read from and written to `tiny_http` here, so that an API module is
-//! request in, reply out, and never touches the server.
+//! read from hyper's request and made into hyper's response here, so that an
+//! API module is request in, reply out, and never touches the server.
 
-use std::io::Read;
-
+use http::{HeaderName, HeaderValue, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming as Body};
 use serde_json::Value;
-use tiny_http::{Header, Request, Response};
 
 /// No login form or API call of the emulated APIs comes near this; a larger
-/// body is refused rather than buffered.
-const MAX_BODY: u64 = 64 * 1024;
+/// body is refused.
+const MAX_BODY: usize = 64 * 1024;
+/// A body over [`MAX_BODY`] is still read up to this, so that the client
+/// gets to read its `400`: closing a socket with unread bytes in it sends a
+/// reset, which can beat the answer to the client.
+const READ_LIMIT: usize = 1024 * 1024;
 
 /// A request, read whole.
 #[derive(Debug)]
@@ -23,26 +27,25 @@ pub(super) struct Incoming {
 
 impl Incoming {
     /// Reads the request's body; `None` if it cannot be read or is too large.
-    pub fn read(request: &mut Request) -> Option<Self> {
-        let mut body = Vec::new();
-        request
-            .as_reader()
-            .take(MAX_BODY + 1)
-            .read_to_end(&mut body)
-            .ok()?;
-        if body.len() as u64 > MAX_BODY {
+    pub async fn read(request: http::Request<Body>) -> Option<Self> {
+        let (head, body) = request.into_parts();
+        let body = Limited::new(body, READ_LIMIT).collect().await.ok()?;
+        let body = body.to_bytes();
+        if body.len() > MAX_BODY {
             return None;
         }
-        let url = request.url();
         Some(Incoming {
-            method: request.method().as_str().to_owned(),
-            path: url.split_once('?').map_or(url, |(path, _)| path).to_owned(),
-            headers: request
-                .headers()
+            method: head.method.as_str().to_owned(),
+            path: head.uri.path().to_owned(),
+            headers: head
+                .headers
                 .iter()
-                .map(|h| (h.field.as_str().to_string(), h.value.to_string()))
+                .map(|(name, value)| {
+                    let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                    (name.as_str().to_owned(), value)
+                })
                 .collect(),
-            body,
+            body: body.to_vec(),
         })
     }
 
@@ -105,14 +108,21 @@ impl Reply {
         self
     }
 
-    /// Sends the reply; a client that has gone away is no concern of ours.
-    pub fn send(self, request: Request) {
-        let mut response = Response::from_data(self.body).with_status_code(self.status);
+    /// The reply as hyper sends it.
+    pub fn into_response(self) -> http::Response<Full<Bytes>> {
+        let mut response = http::Response::new(Full::new(Bytes::from(self.body)));
+        // The API modules make only real statuses; an injected fault's
+        // status may be out of HTTP's range, which cannot be sent.
+        *response.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         for (name, value) in self.headers {
-            if let Ok(header) = Header::from_bytes(name, value) {
-                response.add_header(header);
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::try_from(value),
+            ) {
+                response.headers_mut().append(name, value);
             }
         }
-        let _ = request.respond(response);
+        response
     }
 }

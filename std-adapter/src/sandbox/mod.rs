@@ -28,18 +28,17 @@ mod currencycloud;
 mod exchange;
 mod faults;
 mod form;
-mod frontdoor;
 mod ids;
+mod server;
 mod weavr;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use tiny_http::{Request, Server};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming as Body};
 
 pub use access_key::{ACCESS_KEY_ID, ACCESS_KEY_SECRET};
 pub use counters::Counters;
@@ -56,12 +55,8 @@ use counters::Tally;
 use currencycloud::Currencycloud;
 use exchange::{Incoming, Reply};
 use faults::FaultQueue;
-use frontdoor::{Frontdoor, Links};
+use server::{Dropped, Server};
 use weavr::Weavr;
-
-/// How long a worker waits for a request before it looks at the stop flag
-/// again: the bound on how long dropping a sandbox takes.
-const POLL: Duration = Duration::from_millis(50);
 
 /// How a [`Sandbox`] is set up.
 ///
@@ -182,17 +177,13 @@ impl SandboxConfig {
 /// ```
 pub struct Sandbox {
     shared: Arc<Shared>,
-    workers: Vec<JoinHandle<()>>,
-    frontdoor: Frontdoor,
-    /// Dropped after the workers and the front door are done with it.
-    _server: Arc<Server>,
+    server: Server,
+    worker_threads: usize,
 }
 
-/// What the workers share.
+/// What the requests' tasks share.
 struct Shared {
-    stop: AtomicBool,
     state: Mutex<State>,
-    links: Arc<Links>,
 }
 
 #[derive(Debug)]
@@ -253,13 +244,6 @@ impl Sandbox {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn start(config: SandboxConfig) -> io::Result<Sandbox> {
-        // tiny_http serves on a private port; the front door relays to it.
-        let server = Arc::new(Server::http((Ipv4Addr::LOCALHOST, 0)).map_err(io::Error::other)?);
-        let upstream = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| io::Error::other("tiny_http did not listen on an IP address"))?;
-        let frontdoor = Frontdoor::start(config.listen, upstream)?;
         let state = State {
             tally: Tally::default(),
             faults: FaultQueue::default(),
@@ -283,25 +267,23 @@ impl Sandbox {
             ),
         };
         let shared = Arc::new(Shared {
-            stop: AtomicBool::new(false),
             state: Mutex::new(state),
-            links: frontdoor.links(),
         });
-        let mut sandbox = Sandbox {
-            shared,
-            workers: Vec::new(),
-            frontdoor,
-            _server: server.clone(),
+        let handler = {
+            let shared = shared.clone();
+            move |request| shared.clone().handle(request)
         };
-        // On a failed spawn, dropping `sandbox` stops the workers started.
-        for n in 0..config.worker_threads.max(1) {
-            let (server, shared) = (server.clone(), sandbox.shared.clone());
-            let worker = thread::Builder::new()
-                .name(format!("sandbox-worker-{n}"))
-                .spawn(move || shared.work(&server))?;
-            sandbox.workers.push(worker);
-        }
-        Ok(sandbox)
+        let on_accept_failure = {
+            let shared = shared.clone();
+            move |_: &io::Error| shared.lock().tally.counters.accept_failures += 1
+        };
+        let worker_threads = config.worker_threads.max(1);
+        let server = Server::start(config.listen, worker_threads, handler, on_accept_failure)?;
+        Ok(Sandbox {
+            shared,
+            server,
+            worker_threads,
+        })
     }
 
     /// The address clients connect to.
@@ -313,7 +295,7 @@ impl Sandbox {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn addr(&self) -> SocketAddr {
-        self.frontdoor.addr()
+        self.server.addr()
     }
 
     /// The base URL of the emulated Currencycloud, without a trailing slash;
@@ -326,7 +308,7 @@ impl Sandbox {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn currencycloud_url(&self) -> String {
-        format!("http://{}", frontdoor::loopback(self.addr()))
+        format!("http://{}", server::loopback(self.addr()))
     }
 
     /// The base URL of the emulated Weavr Multi API, without a trailing
@@ -341,7 +323,7 @@ impl Sandbox {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn weavr_url(&self) -> String {
-        format!("http://{}/multi", frontdoor::loopback(self.addr()))
+        format!("http://{}/multi", server::loopback(self.addr()))
     }
 
     /// The base URL of the emulated access-key API, without a trailing
@@ -359,7 +341,7 @@ impl Sandbox {
     pub fn access_key_url(&self) -> String {
         format!(
             "http://{}{}",
-            frontdoor::loopback(self.addr()),
+            server::loopback(self.addr()),
             access_key::PREFIX
         )
     }
@@ -496,18 +478,8 @@ impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sandbox")
             .field("addr", &self.addr())
-            .field("workers", &self.workers.len())
+            .field("workers", &self.worker_threads)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Release);
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
-        }
-        self.frontdoor.stop();
     }
 }
 
@@ -516,53 +488,37 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
-    }
-
-    fn work(&self, server: &Server) {
-        while !self.stopping() {
-            match server.recv_timeout(POLL) {
-                Ok(Some(request)) => self.handle(request),
-                Ok(None) => {}
-                // The server reports a failed accept once; don't spin on it.
-                Err(_) => thread::sleep(POLL),
-            }
-        }
-    }
-
-    fn handle(&self, mut request: Request) {
-        let api = Api::of(request.url());
+    /// Answers one request: the next fault, if one waits, else the API
+    /// the path is under.
+    async fn handle(
+        self: Arc<Self>,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<Full<Bytes>>, Dropped> {
+        let api = Api::of(request.uri().path());
         let fault = {
             let mut state = self.lock();
             let fault = state.faults.take();
             state.tally.counters.faults += u64::from(fault.is_some());
             fault
         };
-        match fault {
-            Some(Fault::Drop) => {
-                if let Some(peer) = request.remote_addr().copied() {
-                    self.links.cut(peer);
-                }
-                // Taking the writer stops tiny_http from answering on drop.
-                drop(request.into_writer());
-                return;
-            }
-            Some(Fault::Status(status)) => return api.error(status).send(request),
-            Some(Fault::StatusRetryAfter(status, seconds)) => {
-                return api
-                    .error(status)
-                    .with_header("Retry-After", seconds.to_string())
-                    .send(request);
-            }
-            Some(Fault::Delay(delay)) => self.pause(delay),
-            None => {}
+        if fault == Some(Fault::Drop) {
+            return Err(Dropped);
         }
-        let reply = match Incoming::read(&mut request) {
-            Some(incoming) => self.serve(api, &incoming),
-            None => api.error(400),
+        // Read whole before any answer, even a fault's, so that no unread
+        // body turns the close of the connection into a reset.
+        let incoming = Incoming::read(request).await;
+        if let Some(Fault::Delay(delay)) = fault {
+            tokio::time::sleep(delay).await;
+        }
+        let reply = match (fault, incoming) {
+            (Some(Fault::Status(status)), _) => api.error(status),
+            (Some(Fault::StatusRetryAfter(status, seconds)), _) => api
+                .error(status)
+                .with_header("Retry-After", seconds.to_string()),
+            (_, Some(incoming)) => self.serve(api, &incoming),
+            (_, None) => api.error(400),
         };
-        reply.send(request);
+        Ok(reply.into_response())
     }
 
     fn serve(&self, api: Api, request: &Incoming) -> Reply {
@@ -581,18 +537,6 @@ impl Shared {
             Api::Weavr => weavr.serve(tally, request, now),
             Api::AccessKey => access_key.serve(tally, request, now),
             Api::None => Reply::no_api(404),
-        }
-    }
-
-    /// Sleeps for `delay`, or less if the sandbox is stopping.
-    fn pause(&self, delay: Duration) {
-        let deadline = Instant::now() + delay;
-        while !self.stopping() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            thread::sleep(left.min(POLL));
         }
     }
 }
