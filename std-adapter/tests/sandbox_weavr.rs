@@ -236,6 +236,7 @@ fn the_whole_flow_from_login_to_logout() {
             weavr_exchanges: 1,
             weavr_challenges: 1,
             weavr_verifications: 1,
+            weavr_codes_checked: 4,
             calls: 2,
             logouts: 1,
             unauthorized: 3,
