@@ -1,5 +1,6 @@
 //! The blocking client against a server that answers badly: tokens that
-//! lapse on arrival, an absurd `Retry-After`, a login that never answers,
+//! lapse on arrival or cannot be used, oversized answers, an absurd
+//! `Retry-After`, a login that never answers,
 //! a path that climbs out of the API. Each test counts what the sandbox
 //! saw; none measures time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -9,7 +10,7 @@ use std::time::Duration;
 use authsession_core::providers::{
     AccessKey, AccessKeyCredentials, Currencycloud, CurrencycloudCredentials,
 };
-use authsession_core::{Config, Error as CoreError};
+use authsession_core::{Config, Error as CoreError, TokenProblem};
 use authsession_std::sandbox::{
     ACCESS_KEY_ID, ACCESS_KEY_SECRET, CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Fault,
     Sandbox, SandboxConfig,
@@ -45,7 +46,8 @@ fn quick_retries() -> Config {
 #[test]
 fn a_jwt_that_lapses_on_arrival_costs_max_attempts_logins_not_a_storm() {
     let sandbox = sandbox(SandboxConfig::for_tests());
-    // exp == iat: the token is over as soon as it is issued.
+    // The sandbox's shortest token, exp - iat = 1 s: less the second the
+    // whole-second claims may hide, it is over as soon as it is issued.
     sandbox.set_access_key_token_lifetime(Duration::ZERO);
     let credentials = AccessKeyCredentials::new(ACCESS_KEY_ID, ACCESS_KEY_SECRET).unwrap();
     let client = Client::builder(AccessKey, credentials)
@@ -167,4 +169,44 @@ fn a_path_that_climbs_out_of_the_api_is_refused_before_any_login() {
 
     assert_eq!(sandbox.counters().logins, 0);
     assert_eq!(sandbox.counters().faults, 0);
+}
+
+#[test]
+fn a_login_200_with_an_unusable_token_costs_one_login_until_the_caller_asks() {
+    let sandbox = sandbox(SandboxConfig::for_tests());
+    let client = currencycloud(&sandbox, Duration::from_secs(60), quick_retries());
+    sandbox.inject(Fault::Answer(200, br#"{"auth_token":"ab cd"}"#), 1);
+
+    for _ in 0..3 {
+        let error = client.get(ACCOUNT).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::Rejected(CoreError::UnusableToken(TokenProblem::NotHeaderSafe))
+            ),
+            "{error:?}"
+        );
+    }
+    // The hostile answer was the only request: no retry reached the server.
+    assert_eq!(sandbox.counters().faults, 1);
+    assert_eq!(sandbox.counters().logins, 0);
+
+    client.login().unwrap();
+    assert_eq!(client.get(ACCOUNT).unwrap().status(), 200);
+    assert_eq!(sandbox.counters().logins, 1);
+}
+
+#[test]
+fn a_login_answer_larger_than_64_kib_is_not_read() {
+    let sandbox = sandbox(SandboxConfig::for_tests());
+    let client = currencycloud(&sandbox, Duration::from_secs(60), quick_retries());
+    // A "token" of 100 KB: read, it would end the login as too long; the
+    // client stops reading at 64 KiB, so it is a failed exchange, retried.
+    let huge = format!(r#"{{"auth_token":"{}"}}"#, "a".repeat(100 * 1024));
+    let huge: &'static [u8] = Box::leak(huge.into_bytes().into_boxed_slice());
+    sandbox.inject(Fault::Answer(200, huge), 1);
+
+    assert_eq!(client.get(ACCOUNT).unwrap().status(), 200);
+    assert_eq!(sandbox.counters().faults, 1);
+    assert_eq!(sandbox.counters().logins, 1);
 }

@@ -85,6 +85,15 @@ impl Reply {
         }
     }
 
+    /// A reply of `body` as it is, declared JSON: an injected answer.
+    pub fn bytes(status: u16, body: &[u8]) -> Self {
+        Reply {
+            status,
+            headers: vec![("Content-Type", "application/json".to_owned())],
+            body: body.to_vec(),
+        }
+    }
+
     /// A reply without a body: a `204`, or one of Weavr's bare errors.
     pub fn empty(status: u16) -> Self {
         Reply {

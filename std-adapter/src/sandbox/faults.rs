@@ -17,6 +17,7 @@ use std::time::Duration;
 /// sandbox.inject(Fault::StatusRetryAfter(429, 1), 2); // the two after it a 429
 /// sandbox.inject(Fault::Delay(Duration::from_millis(50)), 1);
 /// sandbox.inject(Fault::Drop, 1);
+/// sandbox.inject(Fault::Answer(200, br#"{"auth_token":"not a token"}"#), 1);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 ///
@@ -36,6 +37,10 @@ pub enum Fault {
     Drop,
     /// Wait this long, then serve the request normally.
     Delay(Duration),
+    /// Answer this status with exactly this body (as JSON), whatever the
+    /// request: what a hostile or broken server says, such as a login
+    /// `200` whose token cannot be used, or an answer of megabytes.
+    Answer(u16, &'static [u8]),
 }
 
 /// Faults waiting to be applied, in the order they were injected.

@@ -515,6 +515,7 @@ impl Shared {
             (Some(Fault::StatusRetryAfter(status, seconds)), _) => api
                 .error(status)
                 .with_header("Retry-After", seconds.to_string()),
+            (Some(Fault::Answer(status, body)), _) => Reply::bytes(status, body),
             (_, Some(incoming)) => self.serve(api, &incoming),
             (_, None) => api.error(400),
         };
