@@ -1,7 +1,7 @@
 //! A whole session fed an arbitrary sequence of inputs: the model tests'
 //! [`World`] drives the real session and the reference model side by side
-//! and asserts, after every step, that they agree and that the nine
-//! invariants of DESIGN.md hold. The first byte picks the provider, the
+//! and asserts, after every step, that they agree and that the
+//! invariants of DESIGN.md (1 to 13) hold. The first byte picks the provider, the
 //! next ones the configuration; the rest decodes (with `arbitrary`) into
 //! up to [`MAX_STEPS`] inputs.
 
@@ -53,6 +53,15 @@ fn setup<F: Fixture>(u: &mut Unstructured<'_>) -> arbitrary::Result<Setup> {
             backoff_max: pick(u, &[Duration::from_secs(60), Duration::from_secs(5)])?,
             max_attempts: u.int_in_range(1..=6)?,
             rate_limit_wait: pick(u, &[Duration::from_secs(60), Duration::from_secs(1)])?,
+            max_retry_after: pick(u, &[Duration::from_secs(300), Duration::from_secs(30)])?,
+            request_timeout: pick(
+                u,
+                &[
+                    Duration::from_secs(60),
+                    Duration::from_secs(10),
+                    Duration::from_secs(1),
+                ],
+            )?,
             seed: u64::arbitrary(u)?,
         },
         variant: u.int_in_range(0..=F::VARIANTS - 1)?,

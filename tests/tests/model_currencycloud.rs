@@ -1,10 +1,11 @@
 //! Model-based property test of a Currencycloud session: random sequences of
 //! inputs (time, calls at every level, every answer of the API's table,
-//! transport failures, late and reordered answers, logout, new
-//! credentials, step-up) against the real session and the reference model,
-//! with the nine invariants of DESIGN.md checked after every step. See
-//! `model_support` for the case count (`AUTHSESSION_PROPTEST_CASES`) and
-//! the regression file.
+//! tokens that cannot be used or lapse on arrival, absurd `Retry-After`s,
+//! payment SCA `401`s, transport failures, requests nobody answers, late
+//! and reordered answers, logout, new credentials) against the real session
+//! and the reference model, with invariants 1 to 13 of DESIGN.md checked
+//! after every step. See `model_support` for the case count
+//! (`AUTHSESSION_PROPTEST_CASES`) and the regression file.
 
 mod model_support;
 

@@ -44,6 +44,9 @@ pub struct Facts {
     pub step_up: bool,
     /// The least time between two step-up challenges.
     pub resend_interval: Duration,
+    /// Whether the API's payments have their own strong customer
+    /// authentication, whose `401`s are not the token's (invariant 12).
+    pub payment_sca: bool,
 }
 
 /// A response owned by the test.
@@ -78,6 +81,10 @@ impl Canned {
             ),
             RetryAfter::HttpDate => (b"Wed, 21 Oct 2015 07:28:00 GMT".to_vec(), None),
             RetryAfter::Garbage => (b"soon\x01".to_vec(), None),
+            RetryAfter::Huge => (
+                HUGE_RETRY_AFTER.to_string().into_bytes(),
+                Some(Duration::from_secs(HUGE_RETRY_AFTER)),
+            ),
         };
         self.headers.push(("Retry-After", value));
         wait
@@ -98,6 +105,9 @@ impl Canned {
     }
 }
 
+/// The `Retry-After` of [`RetryAfter::Huge`]: a thousand years.
+pub const HUGE_RETRY_AFTER: u64 = 31_536_000_000;
+
 /// What an answer to a login step means (`PROVIDERS.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginMeaning {
@@ -107,12 +117,13 @@ pub enum LoginMeaning {
     LoggedIn {
         /// Whether the token is already stepped up.
         stepped_up: bool,
-        /// The token's lifetime, if it states one.
+        /// The lifetime its claims state (`exp - iat`), if they do.
         lifetime: Option<Duration>,
         /// The token's end in Unix seconds, when it states no lifetime.
         expires_unix: Option<u64>,
     },
-    /// The credentials were refused: never retried by itself.
+    /// The credentials were refused, or the token given cannot be used:
+    /// never retried by itself.
     Rejected,
     /// A passing failure.
     Retry {
@@ -143,6 +154,14 @@ pub enum StepUpMeaning {
     AwaitingApproval,
     /// The token is stepped up.
     SteppedUp,
+    /// The server weighed the code and refused it; it may say how many
+    /// tries are left. The challenge stands.
+    CodeRefused {
+        /// Tries left, if the server says.
+        tries_left: Option<u32>,
+    },
+    /// The code expired: a new challenge may be asked for at once.
+    CodeExpired,
     /// Refused.
     Failed(Then),
 }
@@ -160,6 +179,9 @@ pub enum ReplyMeaning {
     RateLimited(Option<Duration>),
     /// The call cannot succeed.
     Fatal,
+    /// The call's payment failed its strong customer authentication: the
+    /// call's error, never the token's (invariant 12).
+    PaymentSca,
 }
 
 /// The provider's memory between login steps that its answers depend on.
@@ -254,8 +276,13 @@ pub fn pick<T: Copy>(items: &[T], n: u8) -> T {
     items[usize::from(n) % items.len()]
 }
 
+/// A token that is fine everywhere but where a JWT is required.
+pub const NOT_A_JWT: &str = "0123456789abcdef0123456789abcdef";
+
 /// A JSON body for a broken success, around `good` (the right body) and
-/// `field`, the name of the token field (`None` for a bare token).
+/// `field`, the name of the token field (`None` for a bare token). For
+/// [`Mangle::Overflow`], a token longer than any token buffer; a provider
+/// whose other fields overflow first gives its own.
 pub fn mangled_body(mangle: Mangle, good: &str, field: Option<&str>) -> Canned {
     let token_body = |raw: &str| match field {
         Some(field) => format!(r#"{{"{field}":"{raw}"}}"#),
@@ -284,6 +311,49 @@ pub fn mangled_body(mangle: Mangle, good: &str, field: Option<&str>) -> Canned {
         Mangle::LongToken => Canned::new(200, token_body(&"A".repeat(5000))),
         Mangle::Deep => Canned::new(200, format!("{}{}", "[".repeat(100), "]".repeat(100))),
         Mangle::NoContent => Canned::new(204, ""),
+        Mangle::EmptyToken => Canned::new(
+            200,
+            match field {
+                Some(_) => token_body(""),
+                None => " \r\n ".to_owned(),
+            },
+        ),
+        Mangle::CrLfInToken => Canned::new(
+            200,
+            token_body("eyJhbGciOiJub25lIn0.e30.sig\r\nX-Injected: 1"),
+        ),
+        Mangle::EscapedToken => Canned::new(200, token_body(r"eyJhbGciOiJub25lIn0.e30.sig\/x")),
+        Mangle::NotJwt => Canned::new(200, token_body(NOT_A_JWT)),
+        Mangle::Overflow => Canned::new(200, token_body(&"a".repeat(2049))),
+    }
+}
+
+/// What a broken success to a login step means, when its body names the
+/// token in a JSON field: a token that cannot be used ends the login like
+/// a refusal (it would come again on every retry: invariant 10); a body
+/// that cannot be read at all may be a proxy's passing fault.
+/// [`Mangle::NotJwt`] is no broken body where no JWT is required: a
+/// provider answers it as a success and never asks.
+pub fn mangled_login(mangle: Mangle) -> LoginMeaning {
+    match mangle {
+        Mangle::ControlInToken
+        | Mangle::SpaceInToken
+        | Mangle::NonAsciiToken
+        | Mangle::LongToken
+        | Mangle::EmptyToken
+        | Mangle::CrLfInToken
+        | Mangle::EscapedToken
+        | Mangle::Overflow => LoginMeaning::Rejected,
+        Mangle::Empty
+        | Mangle::NotJson
+        | Mangle::Truncated
+        | Mangle::WrongType
+        | Mangle::Deep
+        | Mangle::NoContent => LoginMeaning::Retry {
+            wait: None,
+            rate_limited: false,
+        },
+        Mangle::NotJwt => panic!("a token that is not a JWT is a success here"),
     }
 }
 
@@ -361,5 +431,17 @@ pub fn common_reply(level: Level, reply: Reply, unauthorized_body: &str) -> (Can
             Canned::new(403, r#"{"errorCode":"STEP_UP_REQUIRED"}"#),
             ReplyMeaning::Fine,
         ),
+        // An API without payment SCA reads it as any other 401.
+        Reply::PaymentSca(n) => common_reply(level, Reply::Unauthorized, pick(&PAYMENT_SCA, n)),
     }
 }
+
+/// Currencycloud's `401`s about a payment's strong customer authentication
+/// (`PROVIDERS.md` §1, "SCA errors"): the code as `error_code`, as an
+/// entry's `code`, or as the field an entry is about.
+pub const PAYMENT_SCA: [&str; 4] = [
+    r#"{"error_code":"sca_check_failed","error_messages":{"x-sca-id":[{"code":"sca_required","message":"SCA required","params":{}}]}}"#,
+    r#"{"error_code":"sca_required","error_messages":{}}"#,
+    r#"{"error_code":"sca_check_failed","error_messages":{"x-sca-token":[{"code":"x-sca-token","message":"x-sca-token has expired","params":{}}]}}"#,
+    r#"{"error_code":"unauthorized","error_messages":{"x-sca-token":[{"code":"sca_check_failed","message":"Too many attempts","params":{}}]}}"#,
+];

@@ -54,6 +54,9 @@ pub enum RetryAfter {
     HttpDate,
     /// Not a wait at all.
     Garbage,
+    /// A year in seconds and more (`31536000000`): a server that means
+    /// "never" (invariant 10: the wait is capped).
+    Huge,
 }
 
 /// A broken body on a success status.
@@ -81,6 +84,19 @@ pub enum Mangle {
     Deep,
     /// A status of 2xx other than the expected, with an empty body.
     NoContent,
+    /// The token is empty (a bare token: a body of whitespace).
+    EmptyToken,
+    /// The token holds a raw CR LF, as if to add a header.
+    CrLfInToken,
+    /// The token is written with a JSON escape of a character that needs
+    /// none (`\/`); a bare token holds the backslash.
+    EscapedToken,
+    /// The token is no JWT: an unusable token where the API gives JWTs,
+    /// an ordinary success elsewhere.
+    NotJwt,
+    /// A part of the body is longer than the buffer it is read into (a
+    /// JWT's claims, an identity's id, the token itself).
+    Overflow,
 }
 
 /// What the server answers to one of the session's own requests.
@@ -126,6 +142,10 @@ pub enum Reply {
     Mangled(Mangle),
     /// `404`.
     NotFound,
+    /// `401` about a payment's strong customer authentication
+    /// (Currencycloud's `sca_required`, `x-sca-token`), picked by the byte:
+    /// the call's own error, not the token's (invariant 12).
+    PaymentSca(u8),
 }
 
 /// A one-time code typed by the user.
@@ -134,10 +154,37 @@ pub enum Reply {
 pub enum Code {
     /// The code the server sent.
     Right,
-    /// Another well-formed code.
-    Wrong,
+    /// Another well-formed code, one of [`WRONG_CODES`].
+    Wrong(u8),
     /// Empty, too long, or not letters and digits: refused locally.
     Malformed(u8),
+    /// The code typed last (the right one if none was): after a refusal,
+    /// a code the server already refused (invariant 11).
+    Again,
+}
+
+/// The code the server sent: letters and digits that no `Debug` output
+/// would show by chance.
+pub const RIGHT_CODE: &str = "K7Q2ZP";
+/// Well-formed wrong codes: more than the session remembers for one
+/// challenge, so that a long run of wrong codes meets its limit.
+pub const WRONG_CODES: [&str; 10] = [
+    "X9W4VB", "J3H8RT", "M2N6QX", "P5L1ZD", "T8C3WY", "B4V7KM", "R6D2PS", "H1F9GN", "W7Y5CJ",
+    "Z3Q8LB",
+];
+/// Codes the session refuses locally.
+pub const MALFORMED_CODES: [&str; 4] = ["", "ABC-123", "12345678901234567", "ab cd"];
+
+impl Code {
+    /// The text the user types, given the text typed last.
+    pub fn text(self, last: Option<&'static str>) -> &'static str {
+        match self {
+            Code::Right => RIGHT_CODE,
+            Code::Wrong(n) => WRONG_CODES[usize::from(n) % WRONG_CODES.len()],
+            Code::Malformed(n) => MALFORMED_CODES[usize::from(n) % MALFORMED_CODES.len()],
+            Code::Again => last.unwrap_or(RIGHT_CODE),
+        }
+    }
 }
 
 /// One input to the session.
@@ -160,6 +207,14 @@ pub enum Input {
     Reply(Pick, Reply),
     /// The server answers one of the session's requests.
     Answer(Pick, Answer),
+    /// The answer to the newest request arrives after this much time, of
+    /// which the session is not told before (a token may lapse on its way:
+    /// invariant 10).
+    SlowAnswer(Span, Answer),
+    /// Nobody answers the newest request: `handle_timeout` is called this
+    /// many milliseconds after its deadline (the instant it was sent plus
+    /// the request timeout; invariant 13).
+    Overdue(u16),
     /// One of the session's requests got no answer.
     Fail(Pick),
     /// `login`.

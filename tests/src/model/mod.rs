@@ -1,7 +1,8 @@
 //! Model-based testing of the session: a reference model of
-//! `shared/DESIGN.md` ([`reference`]), each API's table of answers
-//! ([`providers`]), the inputs of a random session ([`input`]), the nine
-//! invariants ([`watch`]), and the [`World`] that drives a real session and
+//! `shared/DESIGN.md` ([`reference`], with its login cycle in [`login`] and
+//! its step-up in [`step_up`]), each API's table of answers
+//! ([`providers`]), the inputs of a random session ([`input`]), invariants
+//! 1 to 13 ([`watch`]), and the [`World`] that drives a real session and
 //! the model side by side and checks both after every step.
 //!
 //! The property tests (`tests/model_*.rs`) generate the inputs with
@@ -11,8 +12,10 @@
 pub mod fixture;
 pub mod input;
 pub mod known;
+pub mod login;
 pub mod providers;
 pub mod reference;
+pub mod step_up;
 pub mod watch;
 pub mod world;
 

@@ -12,10 +12,11 @@ use authsession_core::providers::{
 use authsession_core::{Channel, Level, Method, Session};
 
 use super::fixture::{
-    Answered, Canned, Facts, Fixture, LoginMeaning, Meaning, Memory, ReplyMeaning, Req, Setup,
-    StepUpMeaning, Then, common_reply, login_failure, mangled_body, pick,
+    Answered, Canned, Facts, Fixture, LoginMeaning, Meaning, Memory, PAYMENT_SCA, ReplyMeaning,
+    Req, Setup, StepUpMeaning, Then, common_reply, login_failure, mangled_body, mangled_login,
+    pick,
 };
-use super::input::{Answer, Reply};
+use super::input::{Answer, Mangle, Reply};
 
 /// A token nobody else would print: `prefix`, then `number` in hex.
 fn fresh(prefix: &str, number: u64) -> String {
@@ -26,6 +27,15 @@ fn retry_without_wait() -> LoginMeaning {
     LoginMeaning::Retry {
         wait: None,
         rate_limited: false,
+    }
+}
+
+/// A token that is not a JWT is no broken answer where none is required:
+/// the API's plain success.
+fn no_jwt_required(answer: Answer) -> Answer {
+    match answer {
+        Answer::Mangled(Mangle::NotJwt) => Answer::Success(0),
+        other => other,
     }
 }
 
@@ -59,6 +69,7 @@ impl Fixture for CurrencycloudFixture {
             has_logout: true,
             step_up: false,
             resend_interval: Duration::ZERO,
+            payment_sca: true,
         }
     }
 
@@ -92,7 +103,7 @@ impl Fixture for CurrencycloudFixture {
         }
         let token = fresh("cc0ffee0", number);
         let good = format!(r#"{{"auth_token":"{token}"}}"#);
-        let (response, meaning, token) = match answer {
+        let (response, meaning, token) = match no_jwt_required(answer) {
             Answer::Success(_) => (
                 Canned::new(200, good),
                 LoginMeaning::LoggedIn {
@@ -104,7 +115,7 @@ impl Fixture for CurrencycloudFixture {
             ),
             Answer::Mangled(mangle) => (
                 mangled_body(mangle, &good, Some("auth_token")),
-                retry_without_wait(),
+                mangled_login(mangle),
                 None,
             ),
             other => {
@@ -121,7 +132,13 @@ impl Fixture for CurrencycloudFixture {
     }
 
     fn reply(level: Level, reply: Reply) -> (Canned, ReplyMeaning) {
-        common_reply(level, reply, CC_AUTH_FAILED)
+        match reply {
+            Reply::PaymentSca(n) => (
+                Canned::new(401, pick(&PAYMENT_SCA, n)),
+                ReplyMeaning::PaymentSca,
+            ),
+            other => common_reply(level, other, CC_AUTH_FAILED),
+        }
     }
 }
 
@@ -206,7 +223,7 @@ impl WeavrFixture {
                 Some("token"),
             ),
         };
-        let (response, meaning, token) = match (answer, step) {
+        let (response, meaning, token) = match (no_jwt_required(answer), step) {
             (Answer::Success(flavour), 0) => {
                 let with_identity = flavour % 2 == 0;
                 let body = if with_identity {
@@ -262,9 +279,21 @@ impl WeavrFixture {
                     Some(access),
                 )
             }
-            (Answer::Mangled(mangle), _) => (
+            // An identity's id longer than its buffer: the list would come
+            // again on every retry.
+            (Answer::Mangled(Mangle::Overflow), 1) => {
+                (overflowing_identities(), LoginMeaning::Rejected, None)
+            }
+            // The identity list has no token: a body that is no list may
+            // be a passing fault.
+            (Answer::Mangled(mangle), 1) => (
                 mangled_body(mangle, &good, field),
                 retry_without_wait(),
+                None,
+            ),
+            (Answer::Mangled(mangle), _) => (
+                mangled_body(mangle, &good, field),
+                mangled_login(mangle),
                 None,
             ),
             (other, _) => {
@@ -295,18 +324,11 @@ impl WeavrFixture {
         } else {
             StepUpMeaning::CodeSent
         };
-        let code_invalid = || {
-            (
-                Canned::new(409, r#"{"errorCode":"VERIFICATION_CODE_INVALID"}"#),
-                StepUpMeaning::Failed(if verifying {
-                    Then::RetryCode
-                } else {
-                    Then::NewChallenge(None)
-                }),
-            )
-        };
         let (response, meaning) = match answer {
-            Answer::Success(_) if verifying && !memory.right_code => code_invalid(),
+            Answer::Success(_) if verifying && !memory.right_code => (
+                Canned::new(409, r#"{"errorCode":"VERIFICATION_CODE_INVALID"}"#),
+                StepUpMeaning::CodeRefused { tries_left: None },
+            ),
             Answer::Success(_) if push => (Canned::new(200, r#"{"id":"c-1"}"#), success),
             Answer::Success(_) => (Canned::new(204, ""), success),
             // The status says it all: a 200 is a success whatever its body.
@@ -341,20 +363,11 @@ impl WeavrFixture {
                 (response, StepUpMeaning::Failed(Then::NewChallenge(None)))
             }
             Answer::StepUpError(n) => {
-                let (status, code, mut then) = pick(&STEP_UP_ERRORS, n);
-                // The wait is the provider's resend interval (15 s, or a
-                // sandbox's).
-                if code == "RETRY_IN_15SEC" {
-                    then = Then::NewChallenge(Some(resend_interval));
-                }
-                if code == "VERIFICATION_CODE_INVALID" {
-                    code_invalid()
-                } else {
-                    (
-                        Canned::new(status, format!(r#"{{"errorCode":"{code}"}}"#)),
-                        StepUpMeaning::Failed(then),
-                    )
-                }
+                let (status, code) = pick(&STEP_UP_ERRORS, n);
+                (
+                    Canned::new(status, format!(r#"{{"errorCode":"{code}"}}"#)),
+                    step_up_error(code, resend_interval),
+                )
             }
         };
         Answered {
@@ -366,27 +379,47 @@ impl WeavrFixture {
     }
 }
 
-/// Weavr's step-up refusals and what follows each (`PROVIDERS.md` §2).
-const STEP_UP_ERRORS: [(u16, &str, Then); 10] = [
-    (
-        409,
-        "RETRY_IN_15SEC",
-        Then::NewChallenge(Some(Weavr::RESEND_INTERVAL)),
-    ),
-    (409, "CHALLENGE_LIMIT_EXCEEDED", Then::LogInAgain),
-    (409, "VERIFICATION_CODE_INVALID", Then::RetryCode),
-    (409, "VERIFICATION_CODE_EXPIRED", Then::NewChallenge(None)),
-    (
-        409,
-        "ONE_CHALLENGE_LIMIT_REMAINING",
-        Then::NewChallenge(None),
-    ),
-    (409, "STATE_INVALID", Then::NewChallenge(None)),
-    (409, "ALREADY_VERIFIED", Then::NewChallenge(None)),
-    (409, "CHANNEL_NOT_REGISTERED", Then::NewChallenge(None)),
-    (409, "CHANNEL_NOT_SUPPORTED", Then::NewChallenge(None)),
-    (400, "INVALID_REQUEST", Then::LogInAgain),
+/// An identity list whose one identity has an id longer than its buffer.
+fn overflowing_identities() -> Canned {
+    Canned::new(
+        200,
+        format!(
+            r#"{{"identities":[{{"id":{{"type":"CORPORATE","id":"{}"}},"name":"A"}}],"count":1}}"#,
+            "7".repeat(300)
+        ),
+    )
+}
+
+/// Weavr's step-up refusals (`PROVIDERS.md` §2).
+const STEP_UP_ERRORS: [(u16, &str); 10] = [
+    (409, "RETRY_IN_15SEC"),
+    (409, "CHALLENGE_LIMIT_EXCEEDED"),
+    (409, "VERIFICATION_CODE_INVALID"),
+    (409, "VERIFICATION_CODE_EXPIRED"),
+    (409, "ONE_CHALLENGE_LIMIT_REMAINING"),
+    (409, "STATE_INVALID"),
+    (409, "ALREADY_VERIFIED"),
+    (409, "CHANNEL_NOT_REGISTERED"),
+    (409, "CHANNEL_NOT_SUPPORTED"),
+    (400, "INVALID_REQUEST"),
 ];
+
+/// What follows a step-up refusal with `code`: a wrong code keeps the
+/// challenge (the second wrong one says a single try is left); a spent
+/// budget needs a new login; the rest a new challenge, after the resend
+/// interval (15 s, or a sandbox's) for `RETRY_IN_15SEC`.
+fn step_up_error(code: &str, resend_interval: Duration) -> StepUpMeaning {
+    match code {
+        "VERIFICATION_CODE_INVALID" => StepUpMeaning::CodeRefused { tries_left: None },
+        "ONE_CHALLENGE_LIMIT_REMAINING" => StepUpMeaning::CodeRefused {
+            tries_left: Some(1),
+        },
+        "VERIFICATION_CODE_EXPIRED" => StepUpMeaning::CodeExpired,
+        "RETRY_IN_15SEC" => StepUpMeaning::Failed(Then::NewChallenge(Some(resend_interval))),
+        "CHALLENGE_LIMIT_EXCEEDED" | "INVALID_REQUEST" => StepUpMeaning::Failed(Then::LogInAgain),
+        _ => StepUpMeaning::Failed(Then::NewChallenge(None)),
+    }
+}
 
 impl Fixture for WeavrFixture {
     type P = Weavr;
@@ -417,6 +450,7 @@ impl Fixture for WeavrFixture {
             has_logout: true,
             step_up: true,
             resend_interval: resend,
+            payment_sca: false,
         }
     }
 
@@ -543,6 +577,19 @@ pub fn jwt(number: u64, iat: Option<u64>, exp: Option<u64>) -> String {
     )
 }
 
+/// A JWT whose claims are longer than the buffer they are decoded into.
+fn huge_jwt(number: u64) -> String {
+    let claims = format!(
+        r#"{{"uid":"u-{number}","pad":"{}","iat":{JWT_ISSUED_AT},"exp":{}}}"#,
+        "x".repeat(1600),
+        JWT_ISSUED_AT + 3600
+    );
+    format!(
+        "eyJhbGciOiJIUzM4NCIsInR5cCI6IkpXVCJ9.{}.c2ln",
+        base64url(claims.as_bytes())
+    )
+}
+
 impl Fixture for AccessKeyFixture {
     type P = AccessKey;
     const NAME: &'static str = "access-key API";
@@ -558,6 +605,7 @@ impl Fixture for AccessKeyFixture {
             has_logout: false,
             step_up: false,
             resend_interval: Duration::ZERO,
+            payment_sca: false,
         }
     }
 
@@ -587,14 +635,18 @@ impl Fixture for AccessKeyFixture {
         let (response, meaning, token) = match (request, answer) {
             (Req::Login(_), Answer::Success(flavour)) => {
                 // (iat, exp) and the lifetime they state.
-                let (claims, lifetime, expires_unix) = match flavour % 7 {
+                // Lifetimes of a second or less lapse on arrival
+                // (invariant 10).
+                let (claims, lifetime, expires_unix) = match flavour % 9 {
                     0 => ((Some(iat), Some(iat + 3600)), Some(3600), None),
                     1 => ((Some(iat), Some(iat + 60)), Some(60), None),
                     2 => ((Some(iat), Some(iat + 5)), Some(5), None),
                     3 => ((Some(iat), Some(iat)), Some(0), None),
                     4 => ((None, Some(iat + 600)), None, Some(iat + 600)),
                     5 => ((None, None), None, None),
-                    _ => ((Some(iat + 100), Some(iat)), None, None),
+                    6 => ((Some(iat + 100), Some(iat)), None, None),
+                    7 => ((Some(iat), Some(iat + 1)), Some(1), None),
+                    _ => ((Some(iat), Some(iat + 2)), Some(2), None),
                 };
                 let token = jwt(number, claims.0, claims.1);
                 (
@@ -607,12 +659,18 @@ impl Fixture for AccessKeyFixture {
                     Some(token),
                 )
             }
+            // Anything but a JWT is no token of this API, and would come
+            // again on every retry: the login ends (invariant 10). So does
+            // a JWT whose claims overflow their buffer.
             (Req::Login(_), Answer::Mangled(mangle)) => {
-                let mut response = mangled_body(mangle, &good, None);
+                let mut response = match mangle {
+                    Mangle::Overflow => Canned::new(201, huge_jwt(number)),
+                    _ => mangled_body(mangle, &good, None),
+                };
                 if response.status == 200 {
                     response.status = 201;
                 }
-                (response, retry_without_wait(), None)
+                (response, LoginMeaning::Rejected, None)
             }
             (Req::Login(_), other) => {
                 let body = r#"{"statusCode":"Error","error":{"message":"Service was unable to complete your request.","name":"AuthenticationError","code":"AuthenticationError","details":{"reason":"AccessKeyUnauthorized"}}}"#;

@@ -9,18 +9,17 @@
 //! decision depends on such a choice that the session has not shown yet,
 //! an [`Oracle`] says which way it went (from what the session did in the
 //! same step), and the model narrows the bound accordingly.
-
-use core::time::Duration;
+//!
+//! The login cycle (backoff, tokens, their expiry and refresh) is in
+//! [`login`](super::login), the step-up half (challenges, refused codes,
+//! the prompt) in [`step_up`](super::step_up).
 
 use authsession_core::{
-    Channel, ExpiryReason, Instant, Level, LoginStep, NotReady, SessionState, StepUpRefused,
-    StepUpState,
+    ExpiryReason, Instant, Level, LoginStep, NotReady, SessionState, StepUpState,
 };
 
-use super::fixture::{
-    Facts, LoginMeaning, Meaning, Memory, ReplyMeaning, Req, Setup, StepUpMeaning, Then,
-};
-use super::input::Code;
+use super::fixture::{Facts, LoginMeaning, Meaning, Memory, ReplyMeaning, Req, Setup, Then};
+use super::step_up::Challenge;
 
 /// An instant known to lie in `lo..=hi`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,7 +96,7 @@ pub struct Token {
 }
 
 impl Token {
-    fn lapsed(&self, now: Instant) -> Option<ExpiryReason> {
+    pub(super) fn lapsed(&self, now: Instant) -> Option<ExpiryReason> {
         if self.expires_at.is_some_and(|at| now >= at) {
             Some(ExpiryReason::Lifetime)
         } else if self.idle_deadline.is_some_and(|at| now >= at) {
@@ -137,6 +136,9 @@ pub struct Flight {
     pub request: Req,
     /// Its index among all the requests the session sent, once sent.
     pub sent: Option<usize>,
+    /// Unanswered by then, it fails at the next `handle_timeout`
+    /// (invariant 13): queued at plus the request timeout.
+    pub deadline: Instant,
 }
 
 /// An event, as the model expects it.
@@ -223,6 +225,10 @@ pub struct Model {
     pub challenge_not_before: Instant,
     /// The provider's memory.
     pub memory: Memory,
+    /// The challenges of the step-up in progress.
+    pub challenge: Challenge,
+    /// The code the user typed last.
+    pub last_code: Option<&'static str>,
     /// The events of the current step.
     pub events: Vec<Ev>,
 }
@@ -241,6 +247,8 @@ impl Model {
             login_not_before: Bound::exact(Instant::ZERO),
             challenge_not_before: Instant::ZERO,
             memory: Memory::default(),
+            challenge: Challenge::default(),
+            last_code: None,
             events: Vec::new(),
         }
     }
@@ -279,8 +287,17 @@ impl Model {
         }
     }
 
-    /// `Session::poll_timeout`, as a bound.
+    /// `Session::poll_timeout`, as a bound: the state's timer or the
+    /// deadline of the request in flight, whichever comes first.
     pub fn poll_timeout(&self) -> Option<Bound> {
+        let deadline = self.in_flight.map(|flight| Bound::exact(flight.deadline));
+        [self.state_timer(), deadline]
+            .into_iter()
+            .flatten()
+            .reduce(Bound::min)
+    }
+
+    fn state_timer(&self) -> Option<Bound> {
         match self.phase {
             Phase::Waiting { .. } => Some(self.login_not_before),
             Phase::Active(token) => {
@@ -361,19 +378,25 @@ impl Model {
 
     // ---- inputs ----
 
-    /// `login(now)`.
+    /// `login(now)`: the caller asks, so any backoff ends and a new cycle
+    /// starts with no failures counted.
     pub fn login(&mut self, now: Instant, oracle: &dyn Oracle) {
         if matches!(
             self.phase,
-            Phase::LoggedOut | Phase::Expired(_) | Phase::Rejected
+            Phase::LoggedOut | Phase::Expired(_) | Phase::Rejected | Phase::Waiting { .. }
         ) {
+            self.login_not_before = Bound::exact(Instant::ZERO);
+            self.phase = Phase::LoggedOut;
             self.begin_login(now, oracle);
         }
     }
 
-    /// `set_credentials`.
+    /// `set_credentials`: the token, the request in flight and any backoff
+    /// are forgotten.
     pub fn set_credentials(&mut self) {
         let had_token = matches!(self.phase, Phase::Active(_) | Phase::LoggingOut);
+        self.login_not_before = Bound::exact(Instant::ZERO);
+        self.challenge.reset();
         self.in_flight = None;
         self.phase = Phase::LoggedOut;
         if had_token {
@@ -423,22 +446,6 @@ impl Model {
         })
     }
 
-    fn check_stepped_up(&mut self) -> Result<(), NotReady> {
-        let Phase::Active(token) = &mut self.phase else {
-            return Err(NotReady::LoggingIn);
-        };
-        match token.step_up {
-            StepUpState::SteppedUp => Ok(()),
-            StepUpState::NotNeeded => {
-                token.step_up = StepUpState::Needed;
-                self.events.push(Ev::StepUpRequired);
-                Err(NotReady::StepUpRequired)
-            }
-            StepUpState::Needed => Err(NotReady::StepUpRequired),
-            _ => Err(NotReady::SteppingUp),
-        }
-    }
-
     /// `handle_reply` of a call whose ticket carries `generation` and
     /// `step_ups`.
     pub fn handle_reply(
@@ -482,9 +489,14 @@ impl Model {
                 VerdictKind::StepUp
             }
             ReplyMeaning::RateLimited(wait) => {
-                VerdictKind::RateLimited(now + wait.unwrap_or(self.setup.config.rate_limit_wait))
+                let config = self.setup.config;
+                let wait = wait.map_or(config.rate_limit_wait, |wait| {
+                    wait.min(config.max_retry_after)
+                });
+                VerdictKind::RateLimited(now + wait)
             }
-            ReplyMeaning::Fatal => VerdictKind::Fatal,
+            // A payment's SCA is the call's business (invariant 12).
+            ReplyMeaning::Fatal | ReplyMeaning::PaymentSca => VerdictKind::Fatal,
         }
     }
 
@@ -525,6 +537,11 @@ impl Model {
         let Some(flight) = self.in_flight.filter(|_| self.is_current(index)) else {
             return;
         };
+        self.fail_flight(flight, now, oracle);
+    }
+
+    /// The request in flight failed (no answer, or none in time).
+    fn fail_flight(&mut self, flight: Flight, now: Instant, oracle: &dyn Oracle) {
         self.in_flight = None;
         match flight.request {
             Req::Login(_) => self.after_login_step(
@@ -544,8 +561,14 @@ impl Model {
         }
     }
 
-    /// `handle_timeout(now)`.
+    /// `handle_timeout(now)`: a request unanswered past its deadline fails
+    /// first (invariant 13), then the state's own timer.
     pub fn handle_timeout(&mut self, now: Instant, oracle: &dyn Oracle) {
+        if let Some(flight) = self.in_flight
+            && now >= flight.deadline
+        {
+            self.fail_flight(flight, now, oracle);
+        }
         match self.phase {
             Phase::Waiting { failures } => {
                 let over = !self.waits(now, oracle);
@@ -563,397 +586,26 @@ impl Model {
         match self.phase {
             Phase::Rejected | Phase::LoggingOut => {}
             Phase::Active(token) if token.lapsed(now).is_none() && self.facts.has_logout => {
-                self.in_flight = Some(Flight {
-                    request: Req::Logout,
-                    sent: None,
-                });
+                self.queue(Req::Logout, now);
                 self.phase = Phase::LoggingOut;
             }
             _ => self.finish_logout(),
         }
     }
 
-    /// `start_step_up(channel, now)`.
-    pub fn start_step_up(&mut self, channel: Channel, now: Instant) -> Result<(), StepUpRefused> {
-        if !self.facts.step_up {
-            return Err(StepUpRefused::Unsupported);
-        }
-        let Phase::Active(token) = self.phase else {
-            return Err(StepUpRefused::NotLoggedIn);
-        };
-        if token.lapsed(now).is_some() {
-            return Err(StepUpRefused::NotLoggedIn);
-        }
-        match token.step_up {
-            StepUpState::SteppedUp => return Err(StepUpRefused::AlreadySteppedUp),
-            StepUpState::Requested(_) | StepUpState::Verifying(_) => {
-                return Err(StepUpRefused::InProgress);
-            }
-            _ if self.in_flight.is_some() => return Err(StepUpRefused::InProgress),
-            _ => {}
-        }
-        if now < self.challenge_not_before {
-            return Err(StepUpRefused::TooSoon {
-                until: self.challenge_not_before,
-            });
-        }
+    /// Makes `request` the one in flight, with its deadline.
+    pub(super) fn queue(&mut self, request: Req, now: Instant) {
         self.in_flight = Some(Flight {
-            request: Req::StartStepUp(channel),
+            request,
             sent: None,
+            deadline: now + self.setup.config.request_timeout,
         });
-        self.challenge_not_before = now + self.facts.resend_interval;
-        self.set_step_up(StepUpState::Requested(channel));
-        Ok(())
     }
 
-    /// `submit_code(code, now)`: like every request that carries the
-    /// token, refused when the token is known to have lapsed.
-    pub fn submit_code(&mut self, code: Code, now: Instant) -> Result<(), StepUpRefused> {
-        let StepUpState::CodeSent(channel) = self.step_up_state() else {
-            return Err(StepUpRefused::NothingToAnswer);
-        };
-        if let Code::Malformed(_) = code {
-            return Err(StepUpRefused::InvalidCode);
-        }
-        if self.token_lapsed(now) == Some(true) && !super::known::SUBMIT_CODE_SENDS_A_LAPSED_TOKEN {
-            return Err(StepUpRefused::NotLoggedIn);
-        }
-        self.memory.right_code = code == Code::Right;
-        self.in_flight = Some(Flight {
-            request: Req::VerifyCode(channel),
-            sent: None,
-        });
-        self.set_step_up(StepUpState::Verifying(channel));
-        Ok(())
-    }
-
-    /// `report_push_result(approved, now)`.
-    pub fn report_push_result(
-        &mut self,
-        approved: bool,
-        now: Instant,
-    ) -> Result<(), StepUpRefused> {
-        let StepUpState::AwaitingApproval(_) = self.step_up_state() else {
-            return Err(StepUpRefused::NothingToAnswer);
-        };
-        if approved {
-            self.stepped_up();
-        } else {
-            self.fail_step_up(Then::NewChallenge(None), now);
-        }
-        Ok(())
-    }
-
-    // ---- the transitions ----
-
-    /// Whether a backoff still runs at `now` (`now < login_not_before`),
-    /// asking the oracle where the bound cannot tell, and narrowing it.
-    fn waits(&mut self, now: Instant, oracle: &dyn Oracle) -> bool {
-        let bound = &mut self.login_not_before;
-        if now < bound.lo {
-            return true;
-        }
-        if now >= bound.hi {
-            return false;
-        }
-        let waits = match oracle.sent_login() {
-            Some(sent) => !sent,
-            None => now < Instant::from_millis(bound.lo.as_millis() / 2 + bound.hi.as_millis() / 2),
-        };
-        if waits {
-            bound.lo = Instant::from_millis(now.as_millis() + 1);
-        } else {
-            bound.hi = now;
-        }
-        waits
-    }
-
-    fn idle_deadline(&self, activity: Instant) -> Option<Instant> {
-        let margin = self.setup.config.expiry_margin;
-        self.facts
-            .idle_timeout
-            .map(|idle| activity + idle.saturating_sub(margin))
-    }
-
-    fn begin_login(&mut self, now: Instant, oracle: &dyn Oracle) {
-        let failures = match self.phase {
-            Phase::Waiting { failures } => failures,
-            _ => 0,
-        };
+    pub(super) fn finish_logout(&mut self) {
         self.in_flight = None;
-        if self.waits(now, oracle) {
-            self.phase = Phase::Waiting { failures };
-        } else {
-            self.queue_login(0, failures, now);
-        }
-    }
-
-    fn queue_login(&mut self, step: u8, failures: u32, now: Instant) {
-        self.in_flight = Some(Flight {
-            request: Req::Login(step),
-            sent: None,
-        });
-        let progress = Progress {
-            step,
-            failures,
-            sent_at: now,
-        };
-        match &mut self.phase {
-            Phase::Active(token) => token.refresh = Some(progress),
-            phase => *phase = Phase::LoggingIn(progress),
-        }
-    }
-
-    /// Expires a lapsed token, or starts its refresh when it is due.
-    fn check_token(&mut self, now: Instant, oracle: &dyn Oracle) {
-        let Phase::Active(token) = self.phase else {
-            return;
-        };
-        if let Some(why) = token.lapsed(now) {
-            self.expire(why);
-            return;
-        }
-        let (Some(refresh_at), None, None) = (token.refresh_at, token.refresh, self.in_flight)
-        else {
-            return;
-        };
-        let lnb = self.login_not_before;
-        let definitely = now >= refresh_at.hi && now >= lnb.hi;
-        let definitely_not = now < refresh_at.lo || now < lnb.lo;
-        let due = if definitely {
-            true
-        } else if definitely_not {
-            false
-        } else {
-            let sent = oracle
-                .sent_login()
-                .unwrap_or(now.as_millis() >= refresh_at.hi.as_millis().max(lnb.hi.as_millis()));
-            if let Phase::Active(token) = &mut self.phase {
-                if sent {
-                    token.refresh_at = Some(Bound {
-                        hi: refresh_at.hi.min(now),
-                        ..refresh_at
-                    });
-                    self.login_not_before.hi = lnb.hi.min(now);
-                } else if now >= lnb.hi {
-                    token.refresh_at = Some(Bound {
-                        lo: refresh_at.lo.max(Instant::from_millis(now.as_millis() + 1)),
-                        ..refresh_at
-                    });
-                } else if now >= refresh_at.hi {
-                    self.login_not_before.lo =
-                        lnb.lo.max(Instant::from_millis(now.as_millis() + 1));
-                }
-            }
-            sent
-        };
-        if due {
-            self.queue_login(0, token.refresh_failures, now);
-        }
-    }
-
-    fn after_login_step(&mut self, meaning: LoginMeaning, now: Instant, oracle: &dyn Oracle) {
-        let (Phase::LoggingIn(progress)
-        | Phase::Active(Token {
-            refresh: Some(progress),
-            ..
-        })) = self.phase
-        else {
-            return;
-        };
-        let _ = oracle;
-        match meaning {
-            LoginMeaning::Next(step) => self.queue_login(step, progress.failures, now),
-            LoginMeaning::LoggedIn {
-                stepped_up,
-                lifetime,
-                expires_unix,
-            } => self.activate(stepped_up, lifetime, expires_unix, progress.sent_at),
-            LoginMeaning::Rejected => {
-                self.in_flight = None;
-                self.phase = Phase::Rejected;
-                self.events.push(Ev::LoginRejected);
-            }
-            LoginMeaning::Retry { wait, rate_limited } => {
-                self.retry_later(progress, wait, rate_limited, now);
-            }
-        }
-    }
-
-    fn activate(
-        &mut self,
-        stepped_up: bool,
-        lifetime: Option<Duration>,
-        expires_unix: Option<u64>,
-        sent_at: Instant,
-    ) {
-        let config = self.setup.config;
-        let lifetime = lifetime.or_else(|| {
-            let sent_unix = config.unix_time_at_zero? + sent_at.as_millis() / 1000;
-            expires_unix?
-                .checked_sub(sent_unix)
-                .map(Duration::from_secs)
-        });
-        let mut token = Token {
-            idle_deadline: self.idle_deadline(sent_at),
-            expires_at: None,
-            refresh_at: None,
-            refresh: None,
-            refresh_failures: 0,
-            step_up: if stepped_up {
-                StepUpState::SteppedUp
-            } else {
-                StepUpState::NotNeeded
-            },
-        };
-        if let Some(lifetime) = lifetime {
-            // The margin and the refresh are at most a twentieth and a
-            // tenth of the life; the refresh is spread over a window as
-            // wide as its margin (Config's documentation).
-            let margin = config.expiry_margin.min(lifetime / 20);
-            let expires_at = sent_at + lifetime.saturating_sub(margin);
-            token.expires_at = Some(expires_at);
-            let ahead = config.refresh_ahead.min(lifetime / 10);
-            if !ahead.is_zero() {
-                token.refresh_at = Some(Bound {
-                    lo: expires_at.saturating_sub(ahead * 2).max(sent_at),
-                    hi: expires_at.saturating_sub(ahead).max(sent_at),
-                });
-            }
-        }
-        self.generation += 1;
-        self.phase = Phase::Active(token);
-        self.events.push(Ev::LoggedIn(self.generation));
-    }
-
-    /// A passing failure: exponential backoff with full jitter, never
-    /// less than the server asked for; give up after the configured tries.
-    fn retry_later(
-        &mut self,
-        progress: Progress,
-        wait: Option<Duration>,
-        rate_limited: bool,
-        now: Instant,
-    ) {
-        let config = self.setup.config;
-        let attempt = progress.failures.saturating_add(1);
-        let server_wait = wait.or(rate_limited.then_some(config.rate_limit_wait));
-        let doublings = attempt.saturating_sub(1).min(31);
-        let ceiling = config
-            .backoff_base
-            .saturating_mul(1u32 << doublings)
-            .min(config.backoff_max);
-        let floor = server_wait.unwrap_or(Duration::ZERO);
-        let until = Bound {
-            lo: now + floor,
-            hi: now + ceiling.max(floor),
-        };
-        self.login_not_before = until;
-        let gave_up = attempt >= config.max_attempts;
-        match &mut self.phase {
-            Phase::Active(token) => {
-                token.refresh = None;
-                token.refresh_failures = attempt;
-                token.refresh_at = (!gave_up).then_some(until);
-            }
-            phase if gave_up => *phase = Phase::LoggedOut,
-            phase => *phase = Phase::Waiting { failures: attempt },
-        }
-        self.events.push(if gave_up {
-            Ev::GaveUp
-        } else {
-            Ev::RetryScheduled { until, attempt }
-        });
-    }
-
-    /// The token lapsed; a refresh in flight carries on as the login.
-    fn expire(&mut self, why: ExpiryReason) {
-        let refresh = match self.phase {
-            Phase::Active(token) => token.refresh,
-            _ => None,
-        };
-        if let Some(progress) = refresh {
-            self.phase = Phase::LoggingIn(progress);
-        } else {
-            self.in_flight = None;
-            self.phase = Phase::Expired(why);
-        }
-        self.events.push(Ev::Expired(why));
-    }
-
-    fn finish_logout(&mut self) {
-        self.in_flight = None;
+        self.challenge.reset();
         self.phase = Phase::LoggedOut;
         self.events.push(Ev::LoggedOut);
-    }
-
-    fn stepped_up(&mut self) {
-        self.step_ups += 1;
-        self.set_step_up(StepUpState::SteppedUp);
-        self.events.push(Ev::SteppedUp);
-    }
-
-    fn set_step_up(&mut self, step_up: StepUpState) {
-        if let Phase::Active(token) = &mut self.phase {
-            token.step_up = step_up;
-        }
-    }
-
-    fn after_step_up(
-        &mut self,
-        request: Req,
-        channel: Channel,
-        meaning: StepUpMeaning,
-        now: Instant,
-    ) {
-        if matches!(
-            meaning,
-            StepUpMeaning::CodeSent | StepUpMeaning::AwaitingApproval
-        ) {
-            // The server counts its pause between challenges from the one
-            // it saw, which may be later than when ours was queued.
-            let pause_ends = now + self.facts.resend_interval;
-            self.challenge_not_before = self.challenge_not_before.max(pause_ends);
-        }
-        match meaning {
-            StepUpMeaning::CodeSent => {
-                self.set_step_up(StepUpState::CodeSent(channel));
-                self.events.push(Ev::CodeSent);
-            }
-            StepUpMeaning::AwaitingApproval => {
-                self.set_step_up(StepUpState::AwaitingApproval(channel));
-                self.events.push(Ev::AwaitingApproval);
-            }
-            StepUpMeaning::SteppedUp => self.stepped_up(),
-            StepUpMeaning::Failed(then) => {
-                // A code that was never sent cannot be typed again.
-                let then = match (then, request) {
-                    (Then::RetryCode, Req::StartStepUp(_)) => Then::NewChallenge(None),
-                    _ => then,
-                };
-                if then == Then::RetryCode {
-                    self.set_step_up(StepUpState::CodeSent(channel));
-                }
-                self.fail_step_up(then, now);
-            }
-        }
-    }
-
-    fn fail_step_up(&mut self, then: Then, now: Instant) {
-        self.events.push(Ev::StepUpFailed);
-        match then {
-            Then::RetryCode => {}
-            Then::NewChallenge(wait) => {
-                self.set_step_up(StepUpState::Needed);
-                if let Some(wait) = wait {
-                    self.challenge_not_before = self.challenge_not_before.max(now + wait);
-                }
-            }
-            Then::LogInAgain => {
-                if matches!(self.phase, Phase::Active(_)) {
-                    self.expire(ExpiryReason::StepUpExhausted);
-                }
-            }
-        }
     }
 }

@@ -1,11 +1,14 @@
-//! The nine invariants of `shared/DESIGN.md`, checked after every step
-//! against what the session emitted: its requests, grants, events, answers
-//! and printed forms. The [`Watch`] keeps only what the checks need (which
-//! logins are on the wire, which tokens are alive, what must never be
-//! printed); what the reference model knows is used only for the
-//! deadlines of the token (invariant 3) and the range of a backoff
-//! (invariant 6), both computed from the design's formulas.
+//! Invariants 1 to 13 of `shared/DESIGN.md`, checked after every step
+//! against what the session emitted: its requests, grants, events,
+//! answers, timers and printed forms. The [`Watch`] keeps only what the
+//! checks need (which logins are on the wire, which tokens are alive, how
+//! many logins since the caller last acted, which codes the server refused
+//! for the current challenge, what must never be printed); what the
+//! reference model knows is used only for the deadlines of the token
+//! (invariant 3), the range of a backoff (invariant 6) and which request is
+//! in flight (invariant 13), all computed from the design's formulas.
 
+use core::time::Duration;
 use std::collections::{BTreeMap, BTreeSet};
 
 use authsession_core::{Instant, Level};
@@ -39,8 +42,48 @@ pub struct Granted {
     pub token: Option<String>,
 }
 
+/// The bounds of the session's config that the invariants need.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Logins in a row before the session gives up.
+    pub max_attempts: u32,
+    /// The longest `Retry-After` honoured.
+    pub max_retry_after: Duration,
+    /// The wait after a bare `429`.
+    pub rate_limit_wait: Duration,
+    /// The ceiling of the backoff.
+    pub backoff_max: Duration,
+}
+
+impl Limits {
+    /// The wait the session must honour for what the server asked.
+    fn honoured(&self, asked: ServerWait) -> Option<Duration> {
+        asked
+            .retry_after
+            .map(|wait| wait.min(self.max_retry_after))
+            .or(asked.rate_limited.then_some(self.rate_limit_wait))
+    }
+
+    /// The longest wait the session may ever show (invariant 10).
+    fn longest_wait(&self) -> Duration {
+        self.backoff_max
+            .max(self.max_retry_after)
+            .max(self.rate_limit_wait)
+    }
+}
+
+/// What a server asked of a login's retry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerWait {
+    /// Its `Retry-After`, as read.
+    pub retry_after: Option<Duration>,
+    /// Whether it was a `429`.
+    pub rate_limited: bool,
+}
+
 /// What one step did, for the invariants.
 #[derive(Clone, Debug, Default)]
+#[allow(clippy::struct_excessive_bools)] // One flag per thing a step may do.
 pub struct StepReport {
     /// The instant of the step.
     pub now: Instant,
@@ -49,6 +92,12 @@ pub struct StepReport {
     pub told_now: bool,
     /// The caller called `login()` or `set_credentials()`.
     pub caller_asked_login: bool,
+    /// The input was the caller's own (a call, a login or logout, new
+    /// credentials, a step-up action), not time or a server's answer.
+    pub caller_action: bool,
+    /// The caller ended any backoff (`set_credentials`, or `login()` where
+    /// it starts a login).
+    pub backoff_reset: bool,
     /// The caller called `logout()` or `set_credentials()`: logins and
     /// the token it abandons are no longer the session's.
     pub caller_reset: bool,
@@ -57,9 +106,25 @@ pub struct StepReport {
     /// The generation of the ticket of an application reply in this step,
     /// and whether the reply refused the token.
     pub reply: Option<(u64, bool)>,
-    /// The wait the server asked for in an answer to a login in this step
-    /// (`Retry-After`, or the config's wait after a bare `429`).
-    pub server_wait: Option<core::time::Duration>,
+    /// What the server asked of the retry, in an answer to the login in
+    /// flight in this step.
+    pub server_wait: Option<ServerWait>,
+    /// The step answered an application call with a `401` about a
+    /// payment's SCA.
+    pub payment_sca: bool,
+    /// The step answered this verify request with a refusal of its code.
+    pub code_refused: Option<usize>,
+    /// `handle_timeout` was called in this step.
+    pub handled_timeout: bool,
+    /// Requests whose deadline passed at this step's `handle_timeout`.
+    pub timed_out: Vec<usize>,
+    /// Every wait the session showed in this step (its state's, a
+    /// backoff's, a rate limit's).
+    pub waits: Vec<Instant>,
+    /// The session's timer after the step.
+    pub timer: Option<Instant>,
+    /// The deadline of the session's request in flight after the step.
+    pub in_flight_deadline: Option<Instant>,
     /// The requests the session sent.
     pub sent: Vec<Wire>,
     /// The grants it gave.
@@ -91,6 +156,10 @@ pub enum EventKind {
     GaveUp,
     /// `LoggedOut`.
     LoggedOut,
+    /// `CodeSent`: a new challenge.
+    CodeSent,
+    /// `StepUpFailed`.
+    StepUpFailed,
     /// Anything else.
     Other,
 }
@@ -116,13 +185,24 @@ pub struct Watch {
     dead_tokens: BTreeSet<String>,
     /// The latest instant the session was told.
     known_now: Instant,
+    /// The config's bounds.
+    limits: Limits,
+    /// Logins (first steps) sent since the caller last acted or a login
+    /// succeeded.
+    logins_since_caller: u32,
+    /// The code each verify request carried.
+    verified_codes: BTreeMap<usize, String>,
+    /// The codes the server refused for the current challenge.
+    refused_codes: BTreeSet<String>,
 }
 
 impl Watch {
-    /// A watch over a session whose credentials hold `secrets`.
-    pub fn new(secrets: Vec<String>) -> Self {
+    /// A watch over a session whose credentials hold `secrets`, set up
+    /// with `limits`.
+    pub fn new(secrets: Vec<String>, limits: Limits) -> Self {
         Watch {
             secrets: secrets.into_iter().collect(),
+            limits,
             ..Watch::default()
         }
     }
@@ -156,20 +236,42 @@ impl Watch {
         if step.caller_asked_login {
             self.rejected = false;
         }
+        if step.backoff_reset {
+            self.login_not_before = None;
+        }
+        if step.caller_action {
+            self.logins_since_caller = 0;
+        }
         if step.caller_reset {
             self.logins_on_the_wire.clear();
         }
         if let Some(index) = step.answered {
             self.logins_on_the_wire.remove(&index);
         }
+        for index in &step.timed_out {
+            self.logins_on_the_wire.remove(index);
+        }
         // An intermediate token (Weavr's auth token) is good for the next
         // steps of its own login only.
         if let Some((token, true)) = &step.issued {
             self.login_token = Some(token.clone());
         }
+        // Invariant 10: once refused (credentials or token), nothing is
+        // sent until the caller asks.
+        assert!(
+            !self.rejected || step.sent.is_empty(),
+            "invariant 10: {:?} sent after a refused login, the caller not asking",
+            step.sent
+                .iter()
+                .map(|wire| wire.request)
+                .collect::<Vec<_>>()
+        );
         self.check_requests(step, token_before);
         self.check_grants(step, token_before);
         self.check_events(step, backoff_ceiling);
+        self.check_waits(step);
+        Self::check_payment_sca(step);
+        Self::check_deadline(step);
         self.check_printed(step);
     }
 
@@ -205,6 +307,18 @@ impl Watch {
                             step.now
                         );
                     }
+                    // Invariant 10: a login that gives no usable token is
+                    // a failure like any other, so one caller's action
+                    // costs at most the configured attempts.
+                    if n == 0 {
+                        self.logins_since_caller += 1;
+                        assert!(
+                            self.logins_since_caller <= self.limits.max_attempts,
+                            "invariant 10: {} logins since the caller last acted, more than the {} attempts",
+                            self.logins_since_caller,
+                            self.limits.max_attempts
+                        );
+                    }
                     // Invariant 4.
                     if let (Some((generation, true)), 0) = (step.reply, n) {
                         let count = self
@@ -238,6 +352,9 @@ impl Watch {
                     self.check_token_use(wire.token.as_ref(), step, token_before, "a request");
                 }
             }
+            if let Req::VerifyCode(_) = wire.request {
+                self.check_code(wire, step);
+            }
             for token in self.dead_tokens.iter().chain(&self.current_token) {
                 assert!(
                     !contains(&wire.body, token.as_bytes()),
@@ -245,6 +362,24 @@ impl Watch {
                 );
             }
         }
+    }
+
+    /// Invariant 11: a code the server refused is never sent again to the
+    /// same challenge.
+    fn check_code(&mut self, wire: &Wire, step: &StepReport) {
+        let code = step
+            .code
+            .clone()
+            .unwrap_or_else(|| panic!("a code was sent at {:?}, none typed", step.now));
+        assert!(
+            contains(&wire.body, code.as_bytes()),
+            "the verify request does not carry the code typed"
+        );
+        assert!(
+            !self.refused_codes.contains(&code),
+            "invariant 11: a code the server refused was sent again to the same challenge"
+        );
+        self.verified_codes.insert(wire.index, code);
     }
 
     fn check_grants(&mut self, step: &StepReport, token_before: Option<Token>) {
@@ -291,11 +426,16 @@ impl Watch {
         }
     }
 
-    fn check_events(&mut self, step: &StepReport, backoff_ceiling: Option<core::time::Duration>) {
+    fn check_events(&mut self, step: &StepReport, backoff_ceiling: Option<Duration>) {
         let mut ended = false;
+        let honoured = step
+            .server_wait
+            .and_then(|asked| self.limits.honoured(asked));
         for (kind, _) in &step.events {
             match kind {
                 EventKind::LoggedIn => {
+                    // A token that serves: a new cycle of attempts.
+                    self.logins_since_caller = 0;
                     if let Some(old) = self.current_token.take() {
                         self.dead_tokens.insert(old);
                     }
@@ -312,28 +452,41 @@ impl Watch {
                 }
                 EventKind::RetryScheduled(until) => {
                     // Invariant 6: at least the server's wait, at most the
-                    // backoff's ceiling (or the server's wait).
-                    if let Some(wait) = step.server_wait {
+                    // backoff's ceiling (or the server's wait); invariant
+                    // 10: the server's wait is capped.
+                    if let Some(wait) = honoured {
                         assert!(
                             *until >= step.now + wait,
                             "invariant 6: a retry at {until:?}, before the server's wait of {wait:?}"
                         );
                     }
                     if let Some(ceiling) = backoff_ceiling {
-                        let longest = ceiling.max(step.server_wait.unwrap_or_default());
+                        let longest = ceiling.max(honoured.unwrap_or_default());
                         assert!(
                             *until <= step.now + longest,
-                            "invariant 6: a retry at {until:?} waits longer than {longest:?}"
+                            "invariant 6/10: a retry at {until:?} waits longer than {longest:?} (asked: {:?})",
+                            step.server_wait
                         );
                     }
                     self.login_not_before =
                         Some(self.login_not_before.map_or(*until, |at| at.max(*until)));
                 }
                 EventKind::GaveUp => {
-                    if let Some(wait) = step.server_wait {
+                    if let Some(wait) = honoured {
                         let until = step.now + wait;
                         self.login_not_before =
                             Some(self.login_not_before.map_or(until, |at| at.max(until)));
+                    }
+                }
+                // A new challenge: no code is refused for it yet.
+                EventKind::CodeSent => self.refused_codes.clear(),
+                // The session took the refusal of the code in flight.
+                EventKind::StepUpFailed => {
+                    if let Some(code) = step
+                        .code_refused
+                        .and_then(|index| self.verified_codes.get(&index))
+                    {
+                        self.refused_codes.insert(code.clone());
                     }
                 }
                 EventKind::Other => {}
@@ -344,6 +497,63 @@ impl Watch {
         {
             self.dead_tokens.insert(old);
         }
+    }
+
+    /// Invariant 10: no wait the session shows is longer than the longest
+    /// the config allows (the backoff's ceiling, the cap on `Retry-After`,
+    /// the wait after a bare `429`), counted from when it was set, which is
+    /// no later than now.
+    fn check_waits(&self, step: &StepReport) {
+        let longest = self.limits.longest_wait();
+        for until in &step.waits {
+            assert!(
+                *until <= step.now + longest,
+                "invariant 10: a wait until {until:?} at {:?}, longer than {longest:?}",
+                step.now
+            );
+        }
+    }
+
+    /// Invariant 12: a `401` about a payment's SCA neither logs in nor
+    /// expires the token.
+    fn check_payment_sca(step: &StepReport) {
+        if !step.payment_sca {
+            return;
+        }
+        assert!(
+            step.sent.is_empty(),
+            "invariant 12: a payment's SCA 401 sent {:?}",
+            step.sent
+                .iter()
+                .map(|wire| wire.request)
+                .collect::<Vec<_>>()
+        );
+        assert!(
+            step.events
+                .iter()
+                .all(|(kind, _)| !matches!(kind, EventKind::Expired | EventKind::LoggedIn)),
+            "invariant 12: a payment's SCA 401 ended the token: {:?}",
+            step.events
+        );
+    }
+
+    /// Invariant 13: while a request is in flight the session has a timer,
+    /// no later than the request's deadline; after `handle_timeout`, no
+    /// request in flight is past its deadline.
+    fn check_deadline(step: &StepReport) {
+        let Some(deadline) = step.in_flight_deadline else {
+            return;
+        };
+        assert!(
+            step.timer.is_some_and(|timer| timer <= deadline),
+            "invariant 13: a request in flight until {deadline:?}, the timer {:?}",
+            step.timer
+        );
+        assert!(
+            !step.handled_timeout || step.now < deadline,
+            "invariant 13: a request past its deadline {deadline:?} is still in flight at {:?}",
+            step.now
+        );
     }
 
     /// Invariant 7.

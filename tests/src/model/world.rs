@@ -6,25 +6,21 @@
 use core::time::Duration;
 
 use authsession_core::{
-    Event, Instant, Level, NotReady, RequestId, Session, StepUpRefused, Ticket, Verdict,
+    Event, Instant, Level, NotReady, RequestId, Session, SessionState, StepUpRefused, Ticket,
+    Verdict,
 };
 
-use super::fixture::{Canned, Fixture, LoginMeaning, Meaning, ReplyMeaning, Req, Setup};
-use super::input::{Code, Input, Pick};
+use super::fixture::{
+    Canned, Fixture, LoginMeaning, Meaning, ReplyMeaning, Req, Setup, StepUpMeaning,
+};
+use super::input::{Input, Pick, Reply};
 use super::reference::{Authorized, Ev, Model, Oracle, Token, VerdictKind};
-use super::watch::{EventKind, Granted, StepReport, Watch, Wire};
+use super::step_up::Prompt;
+use super::watch::{EventKind, Granted, Limits, ServerWait, StepReport, Watch, Wire};
 
 /// The most outputs one input may produce before the driver calls it a
 /// runaway loop.
 const DRAIN_LIMIT: usize = 64;
-
-/// The code the server sent, and a wrong one: letters and digits that no
-/// `Debug` output would show by chance.
-pub const RIGHT_CODE: &str = "K7Q2ZP";
-/// A well-formed wrong code.
-pub const WRONG_CODE: &str = "X9W4VB";
-/// Codes the session refuses locally.
-pub const MALFORMED_CODES: [&str; 4] = ["", "ABC-123", "12345678901234567", "ab cd"];
 
 /// Tokens of broken answers: never kept, never printed.
 const MANGLED_TOKENS: [&str; 3] = [
@@ -38,7 +34,12 @@ const MANGLED_TOKENS: [&str; 3] = [
 struct Sent {
     id: RequestId,
     request: Req,
+    /// Answered, failed, or timed out: any later answer is stale.
     answered: bool,
+    /// Unanswered past its deadline when the session was told the time.
+    timed_out: bool,
+    /// When it was sent (and queued: in the same step).
+    at: Instant,
 }
 
 /// The oracle of a step: what the session did in it.
@@ -68,6 +69,8 @@ pub struct World<F: Fixture> {
     /// The tickets of the calls sent, with the model's step-up count then.
     calls: Vec<(Ticket, u64)>,
     tokens_handed_out: u64,
+    /// The code the user typed last.
+    last_code: Option<&'static str>,
     /// Inputs applied, for failure messages.
     pub steps: usize,
 }
@@ -85,7 +88,16 @@ impl<F: Fixture> core::fmt::Debug for World<F> {
 impl<F: Fixture> World<F> {
     /// A logged-out session at instant zero.
     pub fn new(setup: Setup) -> Self {
-        let mut watch = Watch::new(F::secrets());
+        let config = setup.config;
+        let mut watch = Watch::new(
+            F::secrets(),
+            Limits {
+                max_attempts: config.max_attempts,
+                max_retry_after: config.max_retry_after,
+                rate_limit_wait: config.rate_limit_wait,
+                backoff_max: config.backoff_max,
+            },
+        );
         for token in MANGLED_TOKENS {
             watch.add_secret(token);
         }
@@ -98,6 +110,7 @@ impl<F: Fixture> World<F> {
             requests: Vec::new(),
             calls: Vec::new(),
             tokens_handed_out: 0,
+            last_code: None,
             steps: 0,
         }
     }
@@ -105,12 +118,17 @@ impl<F: Fixture> World<F> {
     /// Applies one input and checks everything.
     pub fn apply(&mut self, input: Input) {
         self.steps += 1;
-        if let Input::Burst(n) = input {
-            for _ in 0..(n % 4) + 2 {
-                self.step(Input::Authorize(Level::User));
+        match input {
+            Input::Burst(n) => {
+                for _ in 0..(n % 4) + 2 {
+                    self.step(Input::Authorize(Level::User));
+                }
             }
-        } else {
-            self.step(input);
+            Input::SlowAnswer(span, answer) => {
+                self.step(Input::Wait(span));
+                self.step(Input::Answer(Pick::Latest, answer));
+            }
+            input => self.step(input),
         }
     }
 
@@ -119,8 +137,20 @@ impl<F: Fixture> World<F> {
         let token_before = self.model.token();
         let before = self.snapshot();
         let generation_before = self.session.generation();
+        let state_before = self.session.state();
         let mut report = StepReport {
             told_now: true,
+            caller_action: matches!(
+                input,
+                Input::Authorize(_)
+                    | Input::Reply(..)
+                    | Input::Login
+                    | Input::Logout
+                    | Input::NewCredentials(_)
+                    | Input::StartStepUp(_)
+                    | Input::SubmitCode(_)
+                    | Input::PushResult(_)
+            ),
             ..StepReport::default()
         };
         // Whether the input is an answer that must change nothing.
@@ -132,22 +162,32 @@ impl<F: Fixture> World<F> {
                 report.told_now = false;
             }
             Input::Tick(span) => {
-                self.now = self.now + span.duration();
-                self.session.handle_timeout(self.now);
-                let oracle = self.drain(&mut report);
-                self.model.handle_timeout(self.now, &oracle);
+                let at = self.now + span.duration();
+                self.timeout(at, &mut report);
             }
             Input::Sleep => {
-                self.now = match self.session.poll_timeout() {
+                let at = match self.session.poll_timeout() {
                     Some(at) => at.max(self.now),
                     None => self.now + Duration::from_secs(1),
                 };
-                self.session.handle_timeout(self.now);
-                let oracle = self.drain(&mut report);
-                self.model.handle_timeout(self.now, &oracle);
+                self.timeout(at, &mut report);
+            }
+            Input::Overdue(millis) => {
+                // Past the deadline of the newest request, by the World's
+                // own clock: when it was sent, plus the request timeout.
+                let late = Duration::from_millis(u64::from(millis));
+                let at = match self.requests.last() {
+                    Some(sent) => {
+                        (sent.at + self.setup.config.request_timeout + late).max(self.now)
+                    }
+                    None => self.now + late,
+                };
+                self.timeout(at, &mut report);
             }
             Input::Authorize(level) => self.authorize(level, &mut report),
-            Input::Burst(_) => unreachable!("bursts are split into calls"),
+            Input::Burst(_) | Input::SlowAnswer(..) => {
+                unreachable!("bursts and slow answers are split into steps")
+            }
             Input::Reply(pick, reply) => {
                 let Some(&(ticket, step_ups)) = choose(&self.calls, pick) else {
                     report.told_now = false;
@@ -163,6 +203,11 @@ impl<F: Fixture> World<F> {
                     report.printed.push(format!("{error}"));
                 }
                 report.reply = Some((ticket.generation(), meaning == ReplyMeaning::TokenRefused));
+                report.payment_sca =
+                    self.model.facts.payment_sca && matches!(reply, Reply::PaymentSca(_));
+                if let Verdict::RateLimited { until } = verdict {
+                    report.waits.push(until);
+                }
                 // A refusal of a call sent under an older token (or, for
                 // step-up, before the last step-up) changes nothing.
                 must_be_ignored = (ticket.generation() != generation_before
@@ -214,9 +259,16 @@ impl<F: Fixture> World<F> {
                     if let Meaning::Login(LoginMeaning::Retry { wait, rate_limited }) =
                         answered.meaning
                     {
-                        report.server_wait =
-                            wait.or(rate_limited.then_some(self.setup.config.rate_limit_wait));
+                        report.server_wait = Some(ServerWait {
+                            retry_after: wait,
+                            rate_limited,
+                        });
                     }
+                }
+                if let (Req::VerifyCode(_), Meaning::StepUp(StepUpMeaning::CodeRefused { .. })) =
+                    (request, answered.meaning)
+                {
+                    report.code_refused = Some(index);
                 }
                 must_be_ignored = sent.answered || index + 1 != self.requests.len();
                 report.answered = Some(index);
@@ -248,6 +300,14 @@ impl<F: Fixture> World<F> {
             }
             Input::Login => {
                 report.caller_asked_login = true;
+                // The caller's login ends any backoff, where it starts one.
+                report.backoff_reset = matches!(
+                    state_before,
+                    SessionState::LoggedOut
+                        | SessionState::Expired { .. }
+                        | SessionState::Rejected
+                        | SessionState::Waiting { .. }
+                );
                 self.session.login(self.now);
                 let oracle = self.drain(&mut report);
                 self.model.login(self.now, &oracle);
@@ -261,6 +321,7 @@ impl<F: Fixture> World<F> {
             Input::NewCredentials(second) => {
                 report.caller_asked_login = true;
                 report.caller_reset = true;
+                report.backoff_reset = true;
                 report.told_now = false;
                 self.session.set_credentials(F::credentials(second));
                 self.drain(&mut report);
@@ -274,11 +335,8 @@ impl<F: Fixture> World<F> {
                 check_refusal(result, expected, input);
             }
             Input::SubmitCode(code) => {
-                let text = match code {
-                    Code::Right => RIGHT_CODE,
-                    Code::Wrong => WRONG_CODE,
-                    Code::Malformed(n) => MALFORMED_CODES[usize::from(n) % MALFORMED_CODES.len()],
-                };
+                let text = code.text(self.last_code);
+                self.last_code = Some(text);
                 report.code = Some(text.to_owned());
                 let result = self.session.submit_code(text, self.now);
                 report.printed.push(format!("{result:?}"));
@@ -298,6 +356,26 @@ impl<F: Fixture> World<F> {
             return self.finish_ignored(input, report, token_before, &before);
         }
         self.finish(input, report, token_before);
+    }
+
+    /// `handle_timeout` at `at`. Afterwards every request whose deadline
+    /// has passed is over (invariant 13): had the session kept it in
+    /// flight, its late answer would change something, which the checks of
+    /// a stale answer catch.
+    fn timeout(&mut self, at: Instant, report: &mut StepReport) {
+        self.now = at;
+        report.handled_timeout = true;
+        self.session.handle_timeout(self.now);
+        let oracle = self.drain(report);
+        self.model.handle_timeout(self.now, &oracle);
+        let timeout = self.setup.config.request_timeout;
+        for (index, sent) in self.requests.iter_mut().enumerate() {
+            if !sent.answered && sent.at + timeout <= self.now {
+                sent.answered = true;
+                sent.timed_out = true;
+                report.timed_out.push(index);
+            }
+        }
     }
 
     fn authorize(&mut self, level: Level, report: &mut StepReport) {
@@ -327,6 +405,7 @@ impl<F: Fixture> World<F> {
                 report.grants.push(granted);
             }
             (Err(NotReady::Backoff { until }), Authorized::Backoff(bound)) => {
+                report.waits.push(until);
                 assert!(
                     bound.contains(until),
                     "a backoff until {until:?}, outside {bound:?}"
@@ -349,16 +428,24 @@ impl<F: Fixture> World<F> {
         token_before: Option<Token>,
         before: &str,
     ) {
+        let timed_out = report
+            .answered
+            .is_some_and(|index| self.requests[index].timed_out);
+        let which = if timed_out {
+            "invariant 13: a request that timed out is over"
+        } else {
+            "invariant 5"
+        };
         assert!(
             report.sent.is_empty() && report.events.is_empty(),
-            "invariant 5: {input:?}, a late or stale answer, made the session act: {:?} {:?}",
+            "{which}: {input:?}, a late or stale answer, made the session act: {:?} {:?}",
             report.sent,
             report.events
         );
         assert_eq!(
             self.snapshot(),
             before,
-            "invariant 5: {input:?}, a late or stale answer, changed the session"
+            "{which}: {input:?}, a late or stale answer, changed the session"
         );
         self.finish(input, report, token_before);
     }
@@ -425,7 +512,9 @@ impl<F: Fixture> World<F> {
                 }
                 (EventKind::LoginRejected, Ev::LoginRejected)
                 | (EventKind::GaveUp, Ev::GaveUp)
-                | (EventKind::LoggedOut, Ev::LoggedOut) => true,
+                | (EventKind::LoggedOut, Ev::LoggedOut)
+                | (EventKind::CodeSent, Ev::CodeSent)
+                | (EventKind::StepUpFailed, Ev::StepUpFailed) => true,
                 (EventKind::Other, other) => text.starts_with(&format!("{other:?}")),
                 _ => false,
             };
@@ -490,6 +579,29 @@ impl<F: Fixture> World<F> {
             "events were lost, {}",
             context()
         );
+        let prompt = self.session.code_prompt().map(|prompt| Prompt {
+            channel: prompt.channel,
+            reason: prompt.reason,
+            tries_left: prompt.tries_left,
+        });
+        assert_eq!(
+            prompt,
+            self.model.code_prompt(),
+            "the code prompt, {}",
+            context()
+        );
+        // What the invariants need of the session's timers: its timer, the
+        // deadline of the request in flight by the World's own clock (when
+        // it was sent, plus the request timeout), and the wait it shows.
+        report.timer = self.session.poll_timeout();
+        report.in_flight_deadline = self
+            .model
+            .in_flight
+            .and_then(|flight| flight.sent)
+            .map(|index| self.requests[index].at + self.setup.config.request_timeout);
+        if let SessionState::Waiting { until, .. } = self.session.state() {
+            report.waits.push(until);
+        }
         // The invariants.
         self.watch.check(&report, token_before, ceiling);
     }
@@ -542,6 +654,8 @@ impl<F: Fixture> World<F> {
                     id: transmit.id,
                     request,
                     answered: false,
+                    timed_out: false,
+                    at: self.now,
                 });
                 report.sent.push(wire);
                 progressed = true;
@@ -563,8 +677,9 @@ impl<F: Fixture> World<F> {
                     Event::LoggedOut => EventKind::LoggedOut,
                     Event::StepUpFailed(error) => {
                         report.printed.push(format!("{error} {error:?}"));
-                        EventKind::Other
+                        EventKind::StepUpFailed
                     }
+                    Event::CodeSent => EventKind::CodeSent,
                     _ => EventKind::Other,
                 };
                 report.events.push((kind, text));
