@@ -17,8 +17,8 @@ use authsession_core::providers::access_key::{self, AccessKey, AccessKeyCredenti
 use authsession_core::providers::currencycloud::{self, Currencycloud, CurrencycloudCredentials};
 use authsession_core::providers::weavr::{self, Weavr, WeavrCredentials};
 use authsession_core::{
-    Channel, Event, ExpiryReason, Instant, Level, NotReady, Provider, RequestId, ResponseParts,
-    Session, SessionState, StepUpState, Verdict,
+    Channel, Config, Event, ExpiryReason, Instant, Level, NotReady, Provider, RequestId,
+    ResponseParts, Session, SessionState, StepUpState, Verdict,
 };
 use authsession_tests::{
     API_KEY, AUTH_FAILED, BALANCES_OK, LOGIN_ID, LOGIN_OK, LOGOUT_OK, NEXT_LOGIN_OK, NEXT_TOKEN,
@@ -333,7 +333,13 @@ fn an_access_key_session_allocates_nothing() {
             "79bPqahzbeYuIgyod1GBjsBy38wN7KuBBNNmN/emwjFCuAfq",
         )
         .unwrap();
-        let mut d = Drive::new(Session::new(AccessKey, credentials));
+        // The refresh below is left unanswered until the token lapses,
+        // which is later than the default deadline of a request.
+        let config = Config {
+            request_timeout: core::time::Duration::from_secs(3600),
+            ..Config::default()
+        };
+        let mut d = Drive::new(Session::with_config(AccessKey, credentials, config));
         let (user, bearer) = (Level::User, "Authorization");
 
         d.not_ready(user, NotReady::LoggingIn);
