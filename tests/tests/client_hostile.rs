@@ -210,3 +210,38 @@ fn a_login_answer_larger_than_64_kib_is_not_read() {
     assert_eq!(sandbox.counters().faults, 1);
     assert_eq!(sandbox.counters().logins, 1);
 }
+
+#[test]
+fn a_step_up_whose_token_lapses_while_the_user_types_is_a_step_up_error() {
+    use authsession_core::Channel;
+    use authsession_core::providers::weavr::{IdentityType, Weavr, WeavrCredentials};
+    use authsession_std::StepUpAnswer;
+    use authsession_std::sandbox::{
+        WEAVR_API_KEY, WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE,
+        WEAVR_PASSWORD,
+    };
+    let sandbox = sandbox(SandboxConfig::for_tests());
+    let idle = Duration::from_millis(300);
+    let provider = Weavr::default()
+        .with_timers(idle, Duration::from_millis(200))
+        .with_identity(IdentityType::Corporate, WEAVR_CORPORATE_ID)
+        .unwrap();
+    let credentials = WeavrCredentials::new(WEAVR_API_KEY, WEAVR_EMAIL, WEAVR_PASSWORD).unwrap();
+    let client = Client::builder(provider, credentials)
+        .base_url(sandbox.weavr_url())
+        .step_up(Channel::Sms, move |_| {
+            // The user takes longer than the token's idle time.
+            std::thread::sleep(idle * 2);
+            StepUpAnswer::Code(WEAVR_OTP_CODE.to_owned())
+        })
+        .build()
+        .unwrap();
+
+    let statement = format!("/managed_accounts/{WEAVR_MANAGED_ACCOUNT_ID}/statement");
+    let error = client.get(&statement).unwrap_err();
+
+    // The session itself refused to send the code with a lapsed token: a
+    // step-up error (the command exits 1), not a configuration one.
+    assert!(matches!(error, Error::StepUpRefused(_)), "{error:?}");
+    assert_eq!(sandbox.counters().weavr_codes_checked, 0);
+}
