@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use authsession_fuzz::frame::encode;
 use authsession_fuzz::session::seeds as session_seeds;
-use authsession_std::sandbox::{
+use authsession_sandbox::{
     CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Fault, Sandbox, SandboxConfig, WEAVR_API_KEY,
     WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_EXPIRED_EMAIL, WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE,
     WEAVR_PASSWORD, WEAVR_TWO_IDENTITIES_EMAIL,

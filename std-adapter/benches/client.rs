@@ -16,10 +16,8 @@
 use std::time::{Duration, Instant};
 
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
+use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig};
 use authsession_std::Client;
-use authsession_std::sandbox::{
-    CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig,
-};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
 /// Requests in one measured round.

@@ -214,9 +214,8 @@ fn main() -> Result<(), Box<dyn Error>> {
 }
 
 /// Runs the example against a sandbox of its own, with its demo login.
-#[cfg(feature = "sandbox")]
 fn on_a_sandbox() -> Result<(u16, String), Box<dyn Error>> {
-    use authsession_std::sandbox::{
+    use authsession_sandbox::{
         CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig,
     };
 
@@ -227,9 +226,4 @@ fn on_a_sandbox() -> Result<(u16, String), Box<dyn Error>> {
         CURRENCYCLOUD_LOGIN_ID,
         CURRENCYCLOUD_API_KEY,
     )
-}
-
-#[cfg(not(feature = "sandbox"))]
-fn on_a_sandbox() -> Result<(u16, String), Box<dyn Error>> {
-    Err("give a base URL, or build with the `sandbox` feature".into())
 }

@@ -10,9 +10,8 @@
 #[path = "embedded_session/device.rs"]
 mod device;
 
-#[cfg(feature = "sandbox")]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    use authsession_std::sandbox::{
+    use authsession_sandbox::{
         CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig,
     };
 
@@ -31,9 +30,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         device::RESPONSE_HEADERS
     );
     Ok(())
-}
-
-#[cfg(not(feature = "sandbox"))]
-fn main() {
-    eprintln!("this example needs the sandbox: build with the `sandbox` feature");
 }

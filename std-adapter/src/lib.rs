@@ -1,8 +1,9 @@
 //! # authsession-std
 //!
 //! A thread-safe blocking [`Client`] that keeps an API session alive with
-//! [`authsession_core`], over `ureq`; a local [`sandbox`] of the APIs for
-//! tests and demos; and the `authsession` command.
+//! [`authsession_core`], over `ureq`. Its dependencies are what the client
+//! needs: the local emulator of the APIs is `authsession-sandbox`, and the
+//! `authsession` command is `authsession-cli`.
 //!
 //! ```no_run
 //! use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
@@ -27,9 +28,6 @@ mod error;
 mod origin;
 mod step_up;
 mod transport;
-
-#[cfg(feature = "sandbox")]
-pub mod sandbox;
 
 pub use authsession_core;
 pub use client::{Client, ClientBuilder};

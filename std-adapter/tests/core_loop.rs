@@ -1,7 +1,6 @@
 //! Runs the `core_loop` example's loop against the sandbox: the core's
 //! `Session` driven by hand over `ureq`, by the one rule. Each test counts
 //! what the server saw: the logins, the call served, the logout.
-#![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)]
@@ -10,7 +9,7 @@ mod example;
 
 use std::time::Duration;
 
-use authsession_std::sandbox::{
+use authsession_sandbox::{
     CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Counters, Fault, Sandbox, SandboxConfig,
 };
 

@@ -1,14 +1,11 @@
 //! Runs the `embedded_session` example's device code against the sandbox:
 //! a whole Currencycloud session over the core's embedded-io transport.
-#![cfg(feature = "sandbox")]
 
 #[path = "../examples/embedded_session/device.rs"]
 mod device;
 
 use authsession_core::{SessionState, Verdict};
-use authsession_std::sandbox::{
-    CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig,
-};
+use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig};
 
 #[test]
 fn a_device_logs_in_calls_and_logs_out_over_a_byte_stream() {

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use authsession_core::providers::access_key::{AccessKey, AccessKeyCredentials};
 use authsession_core::{Config, Level, SessionState};
-use authsession_std::sandbox::{
+use authsession_sandbox::{
     ACCESS_KEY_ID, ACCESS_KEY_SECRET, Counters, Fault, Sandbox, SandboxConfig,
 };
 use authsession_std::{Client, Error, Timeouts};

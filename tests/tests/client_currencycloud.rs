@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
 use authsession_core::{Config, SessionState};
-use authsession_std::sandbox::{
+use authsession_sandbox::{
     CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Counters, Fault, Sandbox, SandboxConfig,
 };
 use authsession_std::{Client, ClientBuilder, Error, Timeouts};

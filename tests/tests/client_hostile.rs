@@ -11,7 +11,7 @@ use authsession_core::providers::{
     AccessKey, AccessKeyCredentials, Currencycloud, CurrencycloudCredentials,
 };
 use authsession_core::{Config, Error as CoreError, TokenProblem};
-use authsession_std::sandbox::{
+use authsession_sandbox::{
     ACCESS_KEY_ID, ACCESS_KEY_SECRET, CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Fault,
     Sandbox, SandboxConfig,
 };
@@ -215,11 +215,11 @@ fn a_login_answer_larger_than_64_kib_is_not_read() {
 fn a_step_up_whose_token_lapses_while_the_user_types_is_a_step_up_error() {
     use authsession_core::Channel;
     use authsession_core::providers::weavr::{IdentityType, Weavr, WeavrCredentials};
-    use authsession_std::StepUpAnswer;
-    use authsession_std::sandbox::{
+    use authsession_sandbox::{
         WEAVR_API_KEY, WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE,
         WEAVR_PASSWORD,
     };
+    use authsession_std::StepUpAnswer;
     let sandbox = sandbox(SandboxConfig::for_tests());
     let idle = Duration::from_millis(300);
     let provider = Weavr::default()

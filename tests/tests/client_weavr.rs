@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use authsession_core::providers::weavr::{IdentityType, Weavr, WeavrCredentials};
 use authsession_core::{Channel, Config, ErrorKind, Level, SessionState};
 use authsession_core::{CodePrompt, PromptReason, StepUpRefused};
-use authsession_std::sandbox::{
+use authsession_sandbox::{
     Fault, Sandbox, SandboxConfig, WEAVR_API_KEY, WEAVR_EMAIL, WEAVR_EXPIRED_EMAIL,
     WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE, WEAVR_PASSWORD, WEAVR_TWO_IDENTITIES_CONSUMER_ID,
     WEAVR_TWO_IDENTITIES_EMAIL,

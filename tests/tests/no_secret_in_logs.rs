@@ -19,7 +19,7 @@ use authsession_core::providers::access_key::{AccessKey, AccessKeyCredentials};
 use authsession_core::providers::weavr::{Weavr, WeavrCredentials};
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
 use authsession_core::{Channel, Level};
-use authsession_std::sandbox::{
+use authsession_sandbox::{
     ACCESS_KEY_ID, ACCESS_KEY_SECRET, CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox,
     SandboxConfig, WEAVR_API_KEY, WEAVR_EMAIL, WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE,
     WEAVR_PASSWORD,

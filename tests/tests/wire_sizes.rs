@@ -17,9 +17,7 @@ use authsession_core::wire::embedded_io::{ErrorType, Read, Write};
 use authsession_core::wire::httparse::EMPTY_HEADER;
 use authsession_core::wire::{Call, Driver, Endpoint, read_response};
 use authsession_core::{Instant, Level, Method, Provider, Response, Session, Verdict};
-use authsession_std::sandbox::{
-    CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig,
-};
+use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig};
 use embedded_io_adapters::std::FromStd;
 
 /// What the `embedded_session` example and the README give a device.

@@ -1,7 +1,6 @@
 //! The sandbox seen from the wire: a raw HTTP/1.1 client over `TcpStream`
 //! checks that it answers as `PROVIDERS.md` says Currencycloud does, counts
 //! what it saw, and applies the faults it is given.
-#![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod raw_http;
@@ -12,7 +11,7 @@ use std::net::TcpStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use authsession_std::sandbox::{
+use authsession_sandbox::{
     CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Counters, Fault, Sandbox, SandboxConfig,
 };
 use raw_http::{Answer, IO_TIMEOUT, connect, exchange, request};

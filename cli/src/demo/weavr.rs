@@ -6,7 +6,7 @@ use std::thread;
 
 use authsession_core::providers::{Weavr, WeavrCredentials};
 use authsession_core::{Channel, Config, Level};
-use authsession_std::sandbox::{
+use authsession_sandbox::{
     Sandbox, SandboxConfig, WEAVR_API_KEY, WEAVR_EMAIL, WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE,
     WEAVR_PASSWORD,
 };

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 /// The account's API key, sent as the `api-key` header on every request.
 ///
 /// ```
-/// use authsession_std::sandbox::WEAVR_API_KEY;
+/// use authsession_sandbox::WEAVR_API_KEY;
 ///
 /// assert!(WEAVR_API_KEY.ends_with("=="));
 /// ```
@@ -17,7 +17,7 @@ pub const WEAVR_API_KEY: &str = "Wv4yT0sQm8Lx2Nc6Rk9BzA==";
 /// [`WEAVR_CORPORATE_ID`].
 ///
 /// ```
-/// use authsession_std::sandbox::{WEAVR_EMAIL, WEAVR_PASSWORD};
+/// use authsession_sandbox::{WEAVR_EMAIL, WEAVR_PASSWORD};
 ///
 /// assert_eq!(WEAVR_EMAIL, "corporate@example.com");
 /// assert!(!WEAVR_PASSWORD.is_empty());

@@ -5,7 +5,6 @@
 //! errors, faults and counters that `PROVIDERS.md` §3 and the seed call
 //! for. The core's own readers parse what the sandbox says, so that the
 //! two agree on the format.
-#![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod raw_http;
@@ -17,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use authsession_core::ResponseParts;
 use authsession_core::jwt::decode_claims;
 use authsession_core::providers::access_key::error_of;
-use authsession_std::sandbox::{
+use authsession_sandbox::{
     ACCESS_KEY_ID, ACCESS_KEY_SECRET, Counters, Fault, Sandbox, SandboxConfig,
 };
 use base64::Engine;

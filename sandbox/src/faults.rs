@@ -10,7 +10,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use authsession_std::sandbox::{Fault, Sandbox, SandboxConfig};
+/// use authsession_sandbox::{Fault, Sandbox, SandboxConfig};
 ///
 /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
 /// sandbox.inject(Fault::Status(503), 1); // the next request gets a 503

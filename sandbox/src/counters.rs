@@ -9,7 +9,7 @@ use std::time::Instant;
 /// Every API served by the sandbox adds to the same counters.
 ///
 /// ```
-/// use authsession_std::sandbox::{Counters, Sandbox, SandboxConfig};
+/// use authsession_sandbox::{Counters, Sandbox, SandboxConfig};
 ///
 /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
 /// assert_eq!(sandbox.counters(), Counters::default());

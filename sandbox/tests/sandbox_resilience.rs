@@ -4,7 +4,6 @@
 //! it left unserved while the others stayed open. The descriptor limit is
 //! the whole process's, so these tests have a binary of their own, and take
 //! turns in it.
-#![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod raw_http;
@@ -17,9 +16,7 @@ use std::sync::{Barrier, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use authsession_std::sandbox::{
-    CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig,
-};
+use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig};
 use raw_http::{IO_TIMEOUT, connect, request};
 use rlimit::Resource;
 

@@ -2,7 +2,6 @@
 //! over `TcpStream` walks the login, the token exchange, the calls of each
 //! level and step-up, and checks the errors and counters that
 //! `PROVIDERS.md` §2 and the sandbox's rules call for.
-#![cfg(feature = "sandbox")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod raw_http;
@@ -10,7 +9,7 @@ mod raw_http;
 use std::thread;
 use std::time::Duration;
 
-use authsession_std::sandbox::{
+use authsession_sandbox::{
     Counters, Fault, Sandbox, SandboxConfig, WEAVR_API_KEY, WEAVR_CORPORATE_ID, WEAVR_EMAIL,
     WEAVR_EXPIRED_EMAIL, WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE, WEAVR_PASSWORD,
     WEAVR_TWO_IDENTITIES_CONSUMER_ID, WEAVR_TWO_IDENTITIES_CORPORATE_ID,

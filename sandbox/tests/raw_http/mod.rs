@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use authsession_std::sandbox::Sandbox;
+use authsession_sandbox::Sandbox;
 use serde_json::Value;
 
 /// How long a read or a write may wait before the test fails.

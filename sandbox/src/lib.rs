@@ -10,7 +10,7 @@
 //! ```
 //! use std::io::{Read, Write};
 //! use std::net::TcpStream;
-//! use authsession_std::sandbox::{Sandbox, SandboxConfig};
+//! use authsession_sandbox::{Sandbox, SandboxConfig};
 //!
 //! let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
 //! let mut stream = TcpStream::connect(sandbox.addr())?;
@@ -62,7 +62,7 @@ use weavr::Weavr;
 ///
 /// ```
 /// use std::time::Duration;
-/// use authsession_std::sandbox::SandboxConfig;
+/// use authsession_sandbox::SandboxConfig;
 ///
 /// let config = SandboxConfig {
 ///     idle_timeout: Duration::from_millis(200),
@@ -145,7 +145,7 @@ impl SandboxConfig {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use authsession_std::sandbox::SandboxConfig;
+    /// use authsession_sandbox::SandboxConfig;
     ///
     /// let config = SandboxConfig::for_tests();
     /// assert_eq!(config.idle_timeout, Duration::from_millis(300));
@@ -167,7 +167,7 @@ impl SandboxConfig {
 /// connection and joins its threads.
 ///
 /// ```
-/// use authsession_std::sandbox::{Sandbox, SandboxConfig};
+/// use authsession_sandbox::{Sandbox, SandboxConfig};
 ///
 /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
 /// let base = sandbox.currencycloud_url(); // e.g. "http://127.0.0.1:41234"
@@ -237,7 +237,7 @@ impl Sandbox {
     /// Starts the server and its workers.
     ///
     /// ```
-    /// use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// use authsession_sandbox::{Sandbox, SandboxConfig};
     ///
     /// let sandbox = Sandbox::start(SandboxConfig { worker_threads: 2, ..SandboxConfig::for_tests() })?;
     /// assert_ne!(sandbox.addr().port(), 0);
@@ -289,7 +289,7 @@ impl Sandbox {
     /// The address clients connect to.
     ///
     /// ```
-    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// assert!(sandbox.addr().ip().is_loopback());
     /// # Ok::<(), std::io::Error>(())
@@ -302,7 +302,7 @@ impl Sandbox {
     /// its paths start with `/v2`, as the real API's do.
     ///
     /// ```
-    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// let login_url = format!("{}/v2/authenticate/api", sandbox.currencycloud_url());
     /// # Ok::<(), std::io::Error>(())
@@ -316,7 +316,7 @@ impl Sandbox {
     /// `/multi`.
     ///
     /// ```
-    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// let login_url = format!("{}/login_with_password", sandbox.weavr_url());
     /// assert!(login_url.ends_with("/multi/login_with_password"));
@@ -331,7 +331,7 @@ impl Sandbox {
     /// {url}/login`, as the seed's `POST /login`.
     ///
     /// ```
-    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// let login_url = format!("{}/login", sandbox.access_key_url());
     /// assert!(login_url.starts_with("http://127.0.0.1:"));
@@ -352,7 +352,7 @@ impl Sandbox {
     /// issued before a change lapses early if the clock jumped ahead.
     ///
     /// ```
-    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// sandbox.set_access_key_clock_skew(-3600); // an hour behind
     /// # Ok::<(), std::io::Error>(())
@@ -366,7 +366,7 @@ impl Sandbox {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// sandbox.set_access_key_token_lifetime(Duration::from_secs(2));
     /// # Ok::<(), std::io::Error>(())
@@ -382,7 +382,7 @@ impl Sandbox {
     /// such challenge waits for an answer or its token is gone.
     ///
     /// ```
-    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// assert!(!sandbox.approve_weavr_push("no-such-challenge", true));
     /// # Ok::<(), std::io::Error>(())
@@ -400,7 +400,7 @@ impl Sandbox {
     /// [`approve_weavr_push`](Self::approve_weavr_push).
     ///
     /// ```
-    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// assert_eq!(sandbox.last_weavr_push_challenge(), None);
     /// # Ok::<(), std::io::Error>(())
@@ -412,7 +412,7 @@ impl Sandbox {
     /// A snapshot of the counters.
     ///
     /// ```
-    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// assert_eq!(sandbox.counters().logins, 0);
     /// # Ok::<(), std::io::Error>(())
@@ -424,7 +424,7 @@ impl Sandbox {
     /// The instants of the successful logins of every API, oldest first.
     ///
     /// ```
-    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// assert!(sandbox.login_times().is_empty());
     /// # Ok::<(), std::io::Error>(())
@@ -437,7 +437,7 @@ impl Sandbox {
     /// for, after the faults already waiting.
     ///
     /// ```
-    /// # use authsession_std::sandbox::{Fault, Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Fault, Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// sandbox.inject(Fault::Status(503), 2);
     /// # Ok::<(), std::io::Error>(())
@@ -451,7 +451,7 @@ impl Sandbox {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// sandbox.set_idle_timeout(Duration::from_millis(200));
     /// # Ok::<(), std::io::Error>(())
@@ -464,7 +464,7 @@ impl Sandbox {
     /// re-enables it.
     ///
     /// ```
-    /// # use authsession_std::sandbox::{Sandbox, SandboxConfig};
+    /// # use authsession_sandbox::{Sandbox, SandboxConfig};
     /// let sandbox = Sandbox::start(SandboxConfig::for_tests())?;
     /// sandbox.add_currencycloud_user("ops@example.com", &"ab".repeat(32));
     /// # Ok::<(), std::io::Error>(())

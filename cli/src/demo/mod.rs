@@ -10,7 +10,7 @@ mod weavr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use authsession_std::sandbox::{Counters, Sandbox, SandboxConfig};
+use authsession_sandbox::{Counters, Sandbox, SandboxConfig};
 
 /// The sandbox's idle timeouts: long enough for a step, short enough to
 /// wait out.

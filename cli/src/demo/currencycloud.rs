@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use authsession_core::Config;
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
-use authsession_std::sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox};
+use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox};
 use authsession_std::{Client, Error};
 
 use super::{IDLE, MARGIN, Outcome, PAST_CLIENT_IDLE, expect_delta, step};

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use authsession_std::sandbox::{
+use authsession_sandbox::{
     CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Fault, Sandbox, SandboxConfig,
 };
 
@@ -254,7 +254,7 @@ fn sandbox_mode_prints_its_urls_and_test_credentials() {
 /// `authsession call` on the sandbox's Weavr statement, which needs
 /// step-up, with `code` given as the environment's step-up code if any.
 fn weavr_statement_call(sandbox: &Sandbox, code: Option<&str>, args: &[&str]) -> Output {
-    use authsession_std::sandbox::{
+    use authsession_sandbox::{
         WEAVR_API_KEY, WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_MANAGED_ACCOUNT_ID, WEAVR_PASSWORD,
     };
     let statement = format!("/managed_accounts/{WEAVR_MANAGED_ACCOUNT_ID}/statement");
@@ -274,7 +274,7 @@ fn weavr_statement_call(sandbox: &Sandbox, code: Option<&str>, args: &[&str]) ->
 
 #[test]
 fn weavr_call_steps_up_with_the_given_code_and_prints_no_secret() {
-    use authsession_std::sandbox::{WEAVR_API_KEY, WEAVR_OTP_CODE, WEAVR_PASSWORD};
+    use authsession_sandbox::{WEAVR_API_KEY, WEAVR_OTP_CODE, WEAVR_PASSWORD};
     let sandbox = start();
     let output = weavr_statement_call(
         &sandbox,
@@ -301,7 +301,7 @@ fn weavr_call_steps_up_with_the_given_code_and_prints_no_secret() {
 
 #[test]
 fn a_step_up_code_from_the_environment_serves_one_verification() {
-    use authsession_std::sandbox::WEAVR_OTP_CODE;
+    use authsession_sandbox::WEAVR_OTP_CODE;
     let sandbox = start();
     let right = weavr_statement_call(&sandbox, Some(WEAVR_OTP_CODE), &[]);
     assert!(right.status.success(), "{}", text(&right.stderr));
@@ -321,7 +321,7 @@ fn a_step_up_code_from_the_environment_serves_one_verification() {
 
 #[test]
 fn access_key_call_takes_its_pair_from_the_environment_and_prints_no_secret() {
-    use authsession_std::sandbox::{ACCESS_KEY_ID, ACCESS_KEY_SECRET};
+    use authsession_sandbox::{ACCESS_KEY_ID, ACCESS_KEY_SECRET};
 
     let sandbox = start();
     let run = |secret: &str| {

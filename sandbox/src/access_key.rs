@@ -33,7 +33,7 @@ pub(super) use replies::error;
 /// The access key every sandbox knows: the seed's example key.
 ///
 /// ```
-/// use authsession_std::sandbox::{ACCESS_KEY_ID, ACCESS_KEY_SECRET};
+/// use authsession_sandbox::{ACCESS_KEY_ID, ACCESS_KEY_SECRET};
 ///
 /// assert_eq!(ACCESS_KEY_ID.len(), 40);
 /// assert_eq!(ACCESS_KEY_SECRET.len(), 48);

@@ -16,7 +16,7 @@ use super::{form, ids};
 /// The login id of the user every sandbox starts with.
 ///
 /// ```
-/// use authsession_std::sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID};
+/// use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID};
 ///
 /// assert_eq!(CURRENCYCLOUD_LOGIN_ID, "demo@example.com");
 /// assert_eq!(CURRENCYCLOUD_API_KEY.len(), 64);
@@ -26,7 +26,7 @@ pub const CURRENCYCLOUD_LOGIN_ID: &str = "demo@example.com";
 /// The API key of [`CURRENCYCLOUD_LOGIN_ID`]: the seed's example key.
 ///
 /// ```
-/// use authsession_std::sandbox::CURRENCYCLOUD_API_KEY;
+/// use authsession_sandbox::CURRENCYCLOUD_API_KEY;
 ///
 /// assert!(CURRENCYCLOUD_API_KEY.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
 /// ```

@@ -6,8 +6,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use authsession_core::providers::{AccessKey, AccessKeyCredentials};
+use authsession_sandbox::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, Sandbox};
 use authsession_std::Client;
-use authsession_std::sandbox::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, Sandbox};
 
 use super::{Outcome, expect_delta, step};
 
