@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::time::Instant;
 
 /// Why a token stopped being usable.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ExpiryReason {
     /// No call for longer than the API's idle timeout (less the margin).
@@ -19,6 +20,7 @@ pub enum ExpiryReason {
 }
 
 /// Something that happened to the session.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event<'a> {
     /// A login succeeded; calls may go. `generation` counts logins.

@@ -57,6 +57,7 @@ pub struct Grant<'a> {
 /// Why a call cannot go yet. The session has already queued what is needed
 /// (a login, say): drain its outputs and ask again when an event says the
 /// situation changed.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NotReady {
     /// A login is in flight.
@@ -80,6 +81,7 @@ pub enum NotReady {
 }
 
 /// What an application response means for the session.
+#[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// Nothing for the session: hand the response to the application.

@@ -254,7 +254,6 @@ impl<P: Provider> Client<P> {
                 verdict
             };
             match verdict {
-                Verdict::Ok => return Ok(response),
                 Verdict::Replay if !replayed => {
                     tracing::info!(provider = P::NAME, "token refused: replaying after login");
                     replayed = true;
@@ -271,6 +270,9 @@ impl<P: Provider> Client<P> {
                     });
                 }
                 Verdict::Fatal(error) => return Err(Error::Api(error)),
+                // `Ok`, and any verdict this client does not know (it asks
+                // nothing of the client): the answer is the caller's.
+                _ => return Ok(response),
             }
         }
     }
@@ -365,7 +367,9 @@ impl<P: Provider> Client<P> {
                         P::NAME
                     )));
                 }
-                NotReady::LoggingIn | NotReady::LoggingOut | NotReady::Backoff { .. } => {}
+                // Something is on its way (a login, a logout, a backoff):
+                // wait for it, within the call's patience.
+                _ => {}
             }
             let waited = started.elapsed();
             let Some(patience) = self.max_wait.checked_sub(waited) else {

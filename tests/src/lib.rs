@@ -298,10 +298,8 @@ impl Seen {
             Event::LoggedOut => Seen::LoggedOut,
             Event::GaveUp(error) => Seen::GaveUp(error.clone()),
             Event::StepUpFailed(error) => Seen::StepUpFailed(error.clone()),
-            Event::StepUpRequired
-            | Event::CodeSent
-            | Event::AwaitingApproval
-            | Event::SteppedUp => Seen::StepUp(format!("{event:?}")),
+            // StepUpRequired, CodeSent, AwaitingApproval, SteppedUp.
+            _ => Seen::StepUp(format!("{event:?}")),
         }
     }
 }

@@ -251,6 +251,7 @@ impl Seen {
             Event::StepUpFailed(error) => Seen::StepUpFailed(error.clone()),
             Event::LoggedOut => Seen::LoggedOut,
             Event::GaveUp(error) => Seen::GaveUp(error.clone()),
+            other => panic!("an event these tests do not know: {other:?}"),
         }
     }
 }

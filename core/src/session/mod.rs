@@ -30,6 +30,7 @@ use crate::transmit::{Headers, RequestId, Transmit};
 const EVENT_CAPACITY: usize = 8;
 
 /// The state of a session, as the caller may inspect it.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionState {
     /// No token, no login in flight.
@@ -61,6 +62,7 @@ pub enum SessionState {
 
 /// Where the session stands with strong customer authentication. A new
 /// token starts at `NotNeeded` (or `SteppedUp` if the API says so).
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepUpState {
     /// No call has needed step-up yet.
@@ -81,6 +83,7 @@ pub enum StepUpState {
 }
 
 /// Why a step-up action was refused locally, before anything was sent.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepUpRefused {
     /// The provider has no step-up.
