@@ -7,7 +7,8 @@
 
 use core::time::Duration;
 
-use super::{EventKind, LoginProgress, Session, State, StepUpState, TokenTimes};
+use super::state::{LoginProgress, State, StepUpState, TokenTimes};
+use super::{EventKind, Session};
 use crate::error::{Error, TokenProblem};
 use crate::event::ExpiryReason;
 use crate::provider::{
@@ -25,9 +26,9 @@ impl<P: Provider> Session<P> {
             _ => 0,
         };
         self.forget_token();
-        if now < self.login_not_before {
+        if now < self.throttles.login_not_before {
             self.state = State::Waiting {
-                until: self.login_not_before,
+                until: self.throttles.login_not_before,
                 failures,
             };
         } else {
@@ -208,7 +209,7 @@ impl<P: Provider> Session<P> {
         self.last_error = Some(hint.error);
         let wait = self.jitter.retry_delay(&self.config, attempt, server_wait);
         let until = now + wait;
-        self.login_not_before = until;
+        self.throttles.login_not_before = until;
         let gave_up = attempt >= self.config.max_attempts;
         match &mut self.state {
             State::Active(times) => {

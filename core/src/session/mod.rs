@@ -6,8 +6,11 @@
 //! answer cannot revive a session that was logged out (invariant 5).
 
 mod login;
+mod state;
 mod step_up;
 
+pub use state::{SessionState, StepUpState};
+use state::{State, Throttles};
 use step_up::Challenges;
 pub use step_up::{CodePrompt, PromptReason};
 
@@ -17,8 +20,8 @@ use crate::error::Error;
 use crate::event::{Event, ExpiryReason};
 use crate::grant::{Grant, Level, NotReady, Ticket, Verdict};
 use crate::provider::{
-    AfterStepUpFailure, Channel, LoginOutcome, LoginStep, Provider, Reply, RequestSecrets,
-    RetryHint, SessionRequest,
+    AfterStepUpFailure, LoginOutcome, LoginStep, Provider, Reply, RequestSecrets, RetryHint,
+    SessionRequest,
 };
 use crate::response::Response;
 use crate::secret::Buffer;
@@ -28,59 +31,6 @@ use crate::transmit::{Headers, RequestId, Transmit};
 /// How many events the session holds before the caller drains them. One
 /// input produces at most three.
 const EVENT_CAPACITY: usize = 8;
-
-/// The state of a session, as the caller may inspect it.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionState {
-    /// No token, no login in flight.
-    LoggedOut,
-    /// A login step is in flight.
-    LoggingIn {
-        /// Which step.
-        step: LoginStep,
-    },
-    /// A token is held and usable.
-    Active,
-    /// The token lapsed; the next call that needs one logs in.
-    Expired {
-        /// Why.
-        why: ExpiryReason,
-    },
-    /// A login failed for a passing reason; the next goes at `until`.
-    Waiting {
-        /// When.
-        until: Instant,
-        /// Failed logins in a row so far.
-        attempt: u32,
-    },
-    /// The credentials were refused; nothing happens by itself.
-    Rejected,
-    /// The logout request is in flight.
-    LoggingOut,
-}
-
-/// Where the session stands with strong customer authentication. A new
-/// token starts at `NotNeeded` (or `SteppedUp` if the API says so).
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StepUpState {
-    /// No call has needed step-up yet.
-    NotNeeded,
-    /// A call needs step-up; none has been started.
-    Needed,
-    /// A challenge was asked for on this channel.
-    Requested(Channel),
-    /// A code was sent; [`Session::submit_code`] it.
-    CodeSent(Channel),
-    /// The code is being checked.
-    Verifying(Channel),
-    /// A push challenge waits for the user; report it with
-    /// [`Session::report_push_result`].
-    AwaitingApproval(Channel),
-    /// The token is stepped up.
-    SteppedUp,
-}
 
 /// Why a step-up action was refused locally, before anything was sent.
 #[non_exhaustive]
@@ -109,70 +59,6 @@ pub enum StepUpRefused {
     /// So many codes were refused for this challenge that the session
     /// takes no more: ask for a new challenge.
     TooManyCodes,
-}
-
-/// A login in progress.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct LoginProgress {
-    step: LoginStep,
-    /// Failed logins in a row before this one.
-    failures: u32,
-    /// When this step was queued: the token's life is counted from here.
-    sent_at: Instant,
-}
-
-/// What the session knows about its token while it is active.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct TokenTimes {
-    /// The token is treated as idle-expired from here on; every authorized
-    /// call moves it.
-    idle_deadline: Option<Instant>,
-    /// The token's own lifetime (less the margin) ends here.
-    expires_at: Option<Instant>,
-    /// A new login starts here, while this token keeps serving.
-    refresh_at: Option<Instant>,
-    /// The refresh login in flight, if any.
-    refresh: Option<LoginProgress>,
-    /// Refresh logins that failed in a row.
-    refresh_failures: u32,
-    /// Strong customer authentication of this token.
-    step_up: StepUpState,
-}
-
-impl TokenTimes {
-    fn lapsed(&self, now: Instant) -> Option<ExpiryReason> {
-        if self.expires_at.is_some_and(|at| now >= at) {
-            Some(ExpiryReason::Lifetime)
-        } else if self.idle_deadline.is_some_and(|at| now >= at) {
-            Some(ExpiryReason::Idle)
-        } else {
-            None
-        }
-    }
-
-    /// Whether a refresh login is due and none is in flight.
-    fn refresh_due(&self, now: Instant) -> bool {
-        self.refresh.is_none() && self.refresh_at.is_some_and(|at| now >= at)
-    }
-
-    fn next_deadline(&self) -> Option<Instant> {
-        let refresh_at = self.refresh_at.filter(|_| self.refresh.is_none());
-        [self.idle_deadline, self.expires_at, refresh_at]
-            .into_iter()
-            .flatten()
-            .min()
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum State {
-    LoggedOut,
-    LoggingIn(LoginProgress),
-    Active(TokenTimes),
-    Expired(ExpiryReason),
-    Waiting { until: Instant, failures: u32 },
-    Rejected,
-    LoggingOut,
 }
 
 /// The session's one request in flight.
@@ -221,11 +107,8 @@ pub struct Session<P: Provider> {
     events: heapless::Deque<EventKind, EVENT_CAPACITY>,
     events_lost: u32,
     last_error: Option<Error>,
-    /// No login is sent before this instant, across give-ups and new
-    /// cycles: what the server asked for is always honoured (invariant 6).
-    login_not_before: Instant,
-    /// No step-up challenge is asked for before this instant.
-    challenge_not_before: Instant,
+    /// When the next login and the next challenge may go.
+    throttles: Throttles,
     /// How many step-ups have succeeded.
     step_ups: u64,
     /// The challenges of the step-up in progress.
@@ -269,8 +152,7 @@ impl<P: Provider> Session<P> {
             events: heapless::Deque::new(),
             events_lost: 0,
             last_error: None,
-            login_not_before: Instant::ZERO,
-            challenge_not_before: Instant::ZERO,
+            throttles: Throttles::default(),
             step_ups: 0,
             challenges: Challenges::default(),
             jitter: Jitter::new(config.seed),
@@ -279,20 +161,7 @@ impl<P: Provider> Session<P> {
 
     /// The state the session is in.
     pub fn state(&self) -> SessionState {
-        match self.state {
-            State::LoggedOut => SessionState::LoggedOut,
-            State::LoggingIn(progress) => SessionState::LoggingIn {
-                step: progress.step,
-            },
-            State::Active(_) => SessionState::Active,
-            State::Expired(why) => SessionState::Expired { why },
-            State::Waiting { until, failures } => SessionState::Waiting {
-                until,
-                attempt: failures,
-            },
-            State::Rejected => SessionState::Rejected,
-            State::LoggingOut => SessionState::LoggingOut,
-        }
+        self.state.public()
     }
 
     /// How many logins have succeeded; the generation of the current token.
@@ -329,7 +198,7 @@ impl<P: Provider> Session<P> {
     pub fn login(&mut self, now: Instant) {
         match self.state {
             State::LoggedOut | State::Expired(_) | State::Rejected | State::Waiting { .. } => {
-                self.login_not_before = Instant::ZERO;
+                self.throttles.login_not_before = Instant::ZERO;
                 // A new cycle: the failures counted so far are forgiven.
                 self.state = State::LoggedOut;
                 self.begin_login(now);
@@ -344,7 +213,7 @@ impl<P: Provider> Session<P> {
     /// next call.
     pub fn set_credentials(&mut self, credentials: P::Credentials) {
         self.credentials = credentials;
-        self.login_not_before = Instant::ZERO;
+        self.throttles.login_not_before = Instant::ZERO;
         let had_token = matches!(self.state, State::Active(_) | State::LoggingOut);
         self.forget_token();
         self.state = State::LoggedOut;
@@ -539,7 +408,9 @@ impl<P: Provider> Session<P> {
         };
         if let Some(why) = times.lapsed(now) {
             self.expire(why);
-        } else if times.refresh_due(now) && self.in_flight.is_none() && now >= self.login_not_before
+        } else if times.refresh_due(now)
+            && self.in_flight.is_none()
+            && now >= self.throttles.login_not_before
         {
             self.begin_refresh(now);
         }

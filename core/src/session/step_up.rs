@@ -2,7 +2,8 @@
 //! for a challenge, submitting the one-time code, taking a push result, and
 //! what each answer means.
 
-use super::{EventKind, Session, State, StepUpRefused, StepUpState};
+use super::state::{State, StepUpState};
+use super::{EventKind, Session, StepUpRefused};
 use crate::error::{ApiError, Error, ErrorKind, StepUpError};
 use crate::event::ExpiryReason;
 use crate::grant::NotReady;
@@ -186,16 +187,16 @@ impl<P: Provider> Session<P> {
             _ if self.in_flight.is_some() => return Err(StepUpRefused::InProgress),
             _ => {}
         }
-        if now < self.challenge_not_before {
+        if now < self.throttles.challenge_not_before {
             return Err(StepUpRefused::TooSoon {
-                until: self.challenge_not_before,
+                until: self.throttles.challenge_not_before,
             });
         }
         if let Err(error) = self.queue(SessionRequest::StartStepUp(channel), "", now) {
             self.fail_step_up(error, AfterStepUpFailure::NewChallenge { wait: None }, now);
             return Ok(());
         }
-        self.challenge_not_before = now + self.provider.step_up_resend_interval();
+        self.throttles.challenge_not_before = now + self.provider.step_up_resend_interval();
         self.set_step_up(StepUpState::Requested(channel));
         Ok(())
     }
@@ -282,7 +283,8 @@ impl<P: Provider> Session<P> {
                 // The server counts its pause from the challenge it saw, which
                 // may be later than when ours was queued.
                 let pause_ends = now + self.provider.step_up_resend_interval();
-                self.challenge_not_before = self.challenge_not_before.max(pause_ends);
+                self.throttles.challenge_not_before =
+                    self.throttles.challenge_not_before.max(pause_ends);
                 self.challenges.code_sent(channel);
                 if outcome == StepUpOutcome::CodeSent {
                     self.set_step_up(StepUpState::CodeSent(channel));
@@ -323,7 +325,8 @@ impl<P: Provider> Session<P> {
             AfterStepUpFailure::NewChallenge { wait } => {
                 self.set_step_up(StepUpState::Needed);
                 if let Some(wait) = wait {
-                    self.challenge_not_before = self.challenge_not_before.max(now + wait);
+                    self.throttles.challenge_not_before =
+                        self.throttles.challenge_not_before.max(now + wait);
                 }
             }
             AfterStepUpFailure::LogInAgain => {
