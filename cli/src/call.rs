@@ -79,8 +79,8 @@ pub struct CallArgs {
     path: String,
 }
 
-/// A failure and the exit code it earns: 1 for the API's answers, 2 for
-/// usage and configuration.
+/// A failure and the exit code it earns: 1 for the API's answers and the
+/// network's failures, 2 for usage and configuration.
 struct Failure {
     code: u8,
     message: String,
@@ -94,11 +94,9 @@ impl Failure {
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        let code = if matches!(error, Error::Config(_)) {
-            2
-        } else {
-            1
-        };
+        // A bad base URL, a path to another origin, a bad header or
+        // method, a level the API does not have: the command line's fault.
+        let code = if error.is_config() { 2 } else { 1 };
         Failure {
             code,
             message: error.to_string(),

@@ -210,6 +210,37 @@ fn missing_credentials_and_bad_urls_exit_2() {
 }
 
 #[test]
+fn a_path_to_another_origin_exits_2_before_any_login() {
+    let sandbox = start();
+    let output = call(&sandbox, &["GET", "http://127.0.0.2:1/v2/accounts/current"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("origin"), "{stderr}");
+    assert_eq!(sandbox.counters().logins, 0);
+}
+
+#[test]
+fn a_connection_dropped_during_the_call_exits_1_naming_the_transport() {
+    let sandbox = start();
+    // The login is served; the call's connection is closed unanswered.
+    sandbox.inject(Fault::Delay(Duration::ZERO), 1);
+    sandbox.inject(Fault::Drop, 1);
+    let output = call(&sandbox, &["GET", "/v2/accounts/current"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let error_line = stderr
+        .lines()
+        .find(|line| line.starts_with("error:"))
+        .expect("an error line");
+    assert!(
+        error_line.contains("no answer from the API"),
+        "{error_line}"
+    );
+    assert_no_secret(&stderr, CURRENCYCLOUD_API_KEY);
+    assert_eq!(sandbox.counters().logins, 1);
+}
+
+#[test]
 fn sandbox_mode_prints_its_urls_and_test_credentials() {
     let mut child = authsession()
         .args([

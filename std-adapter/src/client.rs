@@ -15,7 +15,7 @@ use authsession_core::{
     Ticket, Transmit, Verdict,
 };
 
-use crate::error::Error;
+use crate::error::{BaseUrlError, Error, TransportError};
 use crate::origin::BaseUrl;
 use crate::step_up::{StepUp, StepUpAnswer};
 use crate::transport::{HttpResponse, Timeouts, Transport, add_headers};
@@ -54,6 +54,10 @@ pub(crate) struct Shared<P: Provider> {
     /// A thread is stepping the session up (and may be waiting for the
     /// user); the others wait for it.
     pub(crate) stepping_up: bool,
+    /// Why the session's last request got no answer, if it got none: what
+    /// a call is told when the session stops trying (or must wait longer
+    /// than the call may) because its logins never reached the API.
+    last_transport: Option<TransportError>,
 }
 
 /// Builds a [`Client`].
@@ -123,11 +127,9 @@ impl<P: Provider> ClientBuilder<P> {
         self
     }
 
-    /// The client, or [`Error::Config`] for a missing or unsafe base URL.
+    /// The client, or [`Error::BaseUrl`] for a missing or unsafe base URL.
     pub fn build(self) -> Result<Client<P>, Error> {
-        let base_url = self
-            .base_url
-            .ok_or_else(|| Error::Config("no base URL given".into()))?;
+        let base_url = self.base_url.ok_or(Error::BaseUrl(BaseUrlError::Missing))?;
         let base = BaseUrl::parse(&base_url)?;
         Ok(Client {
             transport: Transport::new(base, self.timeouts),
@@ -136,6 +138,7 @@ impl<P: Provider> ClientBuilder<P> {
                 drivers: 0,
                 give_ups: 0,
                 stepping_up: false,
+                last_transport: None,
             }),
             changed: Condvar::new(),
             clock_origin: StdInstant::now(),
@@ -143,6 +146,19 @@ impl<P: Provider> ClientBuilder<P> {
             max_wait: self.max_wait,
             step_up: self.step_up,
         })
+    }
+}
+
+impl<P: Provider> Shared<P> {
+    /// The transport's error, when the session's last failure is that its
+    /// last request got no answer.
+    fn unanswered(&self) -> Option<Error> {
+        match self.session.last_error() {
+            Some(authsession_core::Error::Transport) => {
+                self.last_transport.clone().map(Error::Transport)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -186,7 +202,7 @@ impl<P: Provider> Client<P> {
         let request = http::Request::post(path)
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(json.into())
-            .map_err(|error| Error::Config(error.to_string()))?;
+            .map_err(|error| Error::from_http(&error, "POST"))?;
         self.send(Level::User, request)
     }
 
@@ -202,7 +218,7 @@ impl<P: Provider> Client<P> {
             .method(method)
             .uri(path)
             .body(body)
-            .map_err(|error| Error::Config(error.to_string()))?;
+            .map_err(|error| Error::from_http(&error, method))?;
         self.send(level, request)
     }
 
@@ -238,7 +254,7 @@ impl<P: Provider> Client<P> {
                 .method(parts.method.clone())
                 .uri(url.clone())
                 .body(body.clone())
-                .map_err(|error| Error::Config(error.to_string()))?;
+                .map_err(|error| Error::from_http(&error, parts.method.as_str()))?;
             let headers = outgoing.headers_mut();
             headers.clone_from(&parts.headers);
             headers.extend(grant_headers);
@@ -354,7 +370,9 @@ impl<P: Provider> Client<P> {
             };
             self.drain_events(&mut shared);
             if shared.give_ups != give_ups_seen {
-                return Err(Error::GaveUp(last_error(&shared.session)));
+                return Err(shared
+                    .unanswered()
+                    .unwrap_or_else(|| Error::GaveUp(last_error(&shared.session))));
             }
             match not_ready {
                 NotReady::Rejected => return Err(Error::Rejected(last_error(&shared.session))),
@@ -362,10 +380,10 @@ impl<P: Provider> Client<P> {
                     return Err(Error::StepUpRequired);
                 }
                 NotReady::Unsupported => {
-                    return Err(Error::Config(format!(
-                        "{} cannot authorize calls at level {level:?}",
-                        P::NAME
-                    )));
+                    return Err(Error::UnsupportedLevel {
+                        provider: P::NAME,
+                        level,
+                    });
                 }
                 // Something is on its way (a login, a logout, a backoff):
                 // wait for it, within the call's patience.
@@ -384,9 +402,11 @@ impl<P: Provider> Client<P> {
             if let NotReady::Backoff { until } = not_ready {
                 let backoff = until.saturating_duration_since(now);
                 if backoff > patience {
-                    return Err(Error::RateLimited {
+                    // A backoff after logins that got no answer is the
+                    // network's doing, not the API's.
+                    return Err(shared.unanswered().unwrap_or(Error::RateLimited {
                         retry_after: backoff,
-                    });
+                    }));
                 }
                 nap = backoff;
             }
@@ -424,6 +444,8 @@ impl<P: Provider> Client<P> {
             Err(error) => {
                 let now = self.now();
                 shared.session.handle_failure(id, now);
+                // Not sent: whatever the transport said before is stale.
+                shared.last_transport = None;
                 self.drain_events(shared);
                 Err(error)
             }
@@ -474,11 +496,13 @@ impl<P: Provider> Client<P> {
                     .handle_response(outgoing.id, &HttpResponse(&response), now);
                 // A login answer holds the token: the session has its copy.
                 zeroize::Zeroize::zeroize(response.body_mut());
+                shared.last_transport = None;
                 Ok(())
             }
             Err(error) => {
                 tracing::warn!(provider = P::NAME, %error, "the session's request got no answer");
                 shared.session.handle_failure(outgoing.id, now);
+                shared.last_transport = error.transport().cloned();
                 Err(error)
             }
         };

@@ -1,25 +1,48 @@
-//! The one error type of the client. No variant holds a secret: the
-//! provider's errors carry only what the server said, and transport errors
-//! are reduced to their message, which names no header.
+//! The one error type of the client, and the typed parts it is made of.
+//!
+//! No variant holds a secret:
+//!
+//! - the provider's errors (`authsession_core::Error`) carry only what the
+//!   server said about the failure, never a credential or a token;
+//! - a transport error keeps ureq's error, whose `Display` and `Debug` name
+//!   no header value and no body (see [`TransportError`]);
+//! - a configuration error names the rule that was broken, not the URL, the
+//!   path or the header value that broke it: a refused base URL may hold a
+//!   password, and a header value may be a token.
+//!
+//! Each variant's `Display` is one line that includes the message of the
+//! error inside it (so that a log line or the command's error line says it
+//! all); `source()` hands the same inner error to a program that walks the
+//! chain or downcasts it.
 
 use std::fmt;
+use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
-use authsession_core::StepUpRefused;
+use authsession_core::{Level, StepUpRefused};
 
 /// What can go wrong with a call through a [`Client`](crate::Client).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The configuration errors ([`Error::is_config`]) are the program's to
+/// fix; the others are the API's answers or the network's failures.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
-    /// The request never got an answer (connection refused or dropped,
-    /// timeout, TLS).
-    Transport(String),
+    /// The request never got an answer: a timeout, a refused or dropped
+    /// connection, TLS, an answer that breaks HTTP or is too large. Also
+    /// what a call gets when the session's logins never got an answer and
+    /// it stopped trying, or must wait longer than the call may before it
+    /// tries again.
+    Transport(TransportError),
     /// The API refused the credentials. The client does not try again by
     /// itself; give it new credentials or call
     /// [`Client::login`](crate::Client::login).
     Rejected(authsession_core::Error),
-    /// Logins kept failing for passing reasons and the session stopped
-    /// trying; the last failure is inside.
+    /// Logins kept failing for passing reasons (statuses such as `503`,
+    /// answers the session could not use) and the session stopped trying;
+    /// the last failure is inside. Logins that got no answer at all end in
+    /// [`Error::Transport`] instead.
     GaveUp(authsession_core::Error),
     /// The API asked us to slow down; try again after `retry_after`.
     RateLimited {
@@ -39,7 +62,9 @@ pub enum Error {
     /// asked for too soon, a step-up raced by a new login.
     StepUpRefused(StepUpRefused),
     /// The call waited `waited` (for a login, a backoff, a step-up by
-    /// another thread) and reached the client's `max_wait`.
+    /// another thread) and reached the client's `max_wait`. (A request
+    /// that timed out on the wire is an [`Error::Transport`] of kind
+    /// [`TransportErrorKind::Timeout`].)
     Timeout {
         /// How long it waited.
         waited: Duration,
@@ -48,15 +73,44 @@ pub enum Error {
     TokenRefused,
     /// The API answered with an error the session cannot fix.
     Api(authsession_core::Error),
-    /// The client or the call is set up wrongly (a base URL that is not
-    /// `https://`, a path to another origin, an invalid header).
+    /// The base URL given to the builder is missing or not allowed.
+    BaseUrl(BaseUrlError),
+    /// A request's path or URL is not allowed: it would carry the token
+    /// somewhere other than the API. Refused before anything is sent.
+    Path(PathError),
+    /// The method of a call is not an HTTP method.
+    InvalidMethod {
+        /// The method as given.
+        method: String,
+    },
+    /// A header name is not allowed in HTTP.
+    InvalidHeaderName {
+        /// The name as given.
+        name: String,
+    },
+    /// The value of a header (the session's, or the caller's) holds bytes
+    /// not allowed in HTTP. The value is not kept: it may be a token.
+    InvalidHeaderValue {
+        /// The header's name.
+        name: String,
+    },
+    /// The provider cannot authorize calls at this level (Currencycloud
+    /// has no step-up, for one).
+    UnsupportedLevel {
+        /// The provider's name.
+        provider: &'static str,
+        /// The level asked for.
+        level: Level,
+    },
+    /// A request that cannot be built for another reason (rare: the
+    /// message is the `http` crate's, which names no header value).
     Config(String),
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Transport(message) => write!(f, "no answer from the API: {message}"),
+            Error::Transport(error) => write!(f, "no answer from the API: {error}"),
             Error::Rejected(error) => write!(f, "login refused: {error}"),
             Error::GaveUp(error) => write!(f, "gave up logging in: {error}"),
             Error::RateLimited { retry_after } => write!(
@@ -75,12 +129,35 @@ impl fmt::Display for Error {
             }
             Error::TokenRefused => f.write_str("the token was refused again after a new login"),
             Error::Api(error) => write!(f, "API error: {error}"),
+            Error::BaseUrl(error) => write!(f, "bad base URL: {error}"),
+            Error::Path(error) => write!(f, "bad request target: {error}"),
+            Error::InvalidMethod { method } => write!(f, "{method:?} is not an HTTP method"),
+            Error::InvalidHeaderName { name } => write!(f, "invalid header name {name:?}"),
+            Error::InvalidHeaderValue { name } => {
+                write!(f, "the value of header {name} is not allowed in HTTP")
+            }
+            Error::UnsupportedLevel { provider, level } => {
+                write!(f, "{provider} cannot authorize calls at level {level:?}")
+            }
             Error::Config(message) => write!(f, "bad configuration: {message}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport(error) => Some(error.ureq_error()),
+            Error::Rejected(error)
+            | Error::GaveUp(error)
+            | Error::StepUpFailed(error)
+            | Error::Api(error) => Some(error),
+            // `StepUpRefused` is a reason, not an error type; the
+            // configuration errors are the whole story.
+            _ => None,
+        }
+    }
+}
 
 impl Error {
     /// The HTTP status of the API's answer behind this error, if any.
@@ -109,5 +186,343 @@ impl Error {
             }
             _ => None,
         }
+    }
+
+    /// Whether the client or the call is set up wrongly (a base URL, a
+    /// path, a method, a header, a level): the program's to fix, not the
+    /// API's or the network's.
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            Error::BaseUrl(_)
+                | Error::Path(_)
+                | Error::InvalidMethod { .. }
+                | Error::InvalidHeaderName { .. }
+                | Error::InvalidHeaderValue { .. }
+                | Error::UnsupportedLevel { .. }
+                | Error::Config(_)
+        )
+    }
+
+    /// Whether time ran out: the call's `max_wait`, or a request's timeout
+    /// on the wire.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            Error::Transport(error) => error.kind() == TransportErrorKind::Timeout,
+            _ => false,
+        }
+    }
+
+    /// The transport error behind this error, if it is one.
+    pub fn transport(&self) -> Option<&TransportError> {
+        match self {
+            Error::Transport(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// A request that the `http` crate could not build: a bad method or
+    /// URI is typed, the rest is [`Error::Config`]. No `http::Error` names
+    /// a header value.
+    pub(crate) fn from_http(error: &http::Error, method: &str) -> Self {
+        if error.is::<http::method::InvalidMethod>() {
+            Error::InvalidMethod {
+                method: method.to_owned(),
+            }
+        } else if error.is::<http::uri::InvalidUri>() || error.is::<http::uri::InvalidUriParts>() {
+            Error::Path(PathError::Invalid)
+        } else {
+            Error::Config(error.to_string())
+        }
+    }
+}
+
+/// Why a base URL was refused. The URL itself is not repeated: it may
+/// hold a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BaseUrlError {
+    /// No base URL was given to the builder.
+    Missing,
+    /// Not an absolute URL (`https://host[:port][/path]`).
+    Invalid,
+    /// Credentials (`user:password@`) in the URL: they would travel with
+    /// every request and show in every log of the URL.
+    Credentials,
+    /// A scheme other than `https://` (or `http://` to this machine).
+    NotHttps,
+    /// Plain `http://` to a host other than this machine: only a loopback
+    /// address (`localhost`, `127.0.0.0/8`, `::1`) may be spoken to
+    /// without TLS.
+    PlainHttpNotLoopback,
+    /// A query (`?...`): the base URL is an origin and a path only.
+    Query,
+}
+
+impl fmt::Display for BaseUrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BaseUrlError::Missing => "no base URL given",
+            BaseUrlError::Invalid => "not an absolute URL",
+            BaseUrlError::Credentials => "the base URL must not hold credentials",
+            BaseUrlError::NotHttps => "only https:// is allowed, or http:// to a loopback address",
+            BaseUrlError::PlainHttpNotLoopback => {
+                "http:// is allowed to a loopback address only: use https://"
+            }
+            BaseUrlError::Query => "the base URL must not have a query",
+        })
+    }
+}
+
+/// Why a request's target (a path, or an absolute URL) was refused. The
+/// target is not repeated: an absolute URL may hold a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PathError {
+    /// Neither a path (`/...`) nor an absolute URL.
+    Invalid,
+    /// An absolute URL (or `//host/...`) of another origin than the base
+    /// URL's: the token goes nowhere else.
+    OtherOrigin,
+    /// Its `..` segments climb out of the base URL's path: the token must
+    /// not reach another application on the same host.
+    ClimbsOut,
+}
+
+impl fmt::Display for PathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PathError::Invalid => "not a path under the base URL or a URL of its origin",
+            PathError::OtherOrigin => "not on the API's origin; the token goes nowhere else",
+            PathError::ClimbsOut => "it climbs out of the API's base path",
+        })
+    }
+}
+
+/// What kind of failure kept a request from its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// A timeout elapsed: connecting, or waiting for the answer.
+    Timeout,
+    /// No connection could be made: refused, unreachable, the host name
+    /// not found, a proxy that would not connect.
+    Connect,
+    /// TLS failed: the handshake, the server's certificate, a corrupt
+    /// record.
+    Tls,
+    /// The answer broke HTTP/1.1.
+    Protocol,
+    /// The answer's body (or head) is larger than the client reads.
+    TooLarge,
+    /// The connection failed midway: reset, closed before the answer was
+    /// whole.
+    Io,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportErrorKind::Timeout => "timed out",
+            TransportErrorKind::Connect => "could not connect",
+            TransportErrorKind::Tls => "TLS failed",
+            TransportErrorKind::Protocol => "the answer is not valid HTTP",
+            TransportErrorKind::TooLarge => "the answer is too large",
+            TransportErrorKind::Io => "the connection failed",
+            TransportErrorKind::Other => "the request failed",
+        })
+    }
+}
+
+/// A request that never got its answer: what kind of failure, after how
+/// long, and ureq's error (its [`source`](std::error::Error::source)).
+///
+/// ureq's error holds no secret, by reading ureq 3's `Error` and
+/// ureq-proto's: `Display` and the derived `Debug` hold fixed texts,
+/// numbers (statuses, sizes, limits), the kind of timeout, `io::Error`s
+/// (the OS's message, or ureq's own fixed texts), rustls' errors (alerts,
+/// certificate problems), the `http` crate's errors (which name the kind
+/// of problem, never the offending header value), `httparse`'s (likewise),
+/// and for a few variants a URI (`BadUri`, `RequireHttpsOnly`) or a
+/// redirect's `Location` (`BadLocationHeader`, only when redirects are
+/// followed, which this client never does). No variant holds a header
+/// value or a body. A URI holds no secret here: base URLs with credentials
+/// are refused (`origin.rs`), a request goes only to the base URL's own
+/// origin, and the APIs' paths carry no credential (logins send theirs in
+/// the body or in headers). A proxy's credentials (from `ALL_PROXY` and
+/// the like) travel in a header ureq writes itself and are in no error.
+#[derive(Debug, Clone)]
+pub struct TransportError {
+    kind: TransportErrorKind,
+    elapsed: Duration,
+    // Shared, so that the error is `Clone` (ureq's is not) and can be
+    // handed to every thread that waited for the same login.
+    source: Arc<ureq::Error>,
+}
+
+impl TransportError {
+    /// `error`, which ended an exchange `elapsed` after it began, sent to
+    /// an `https://` URL or not.
+    pub(crate) fn new(error: ureq::Error, elapsed: Duration, https: bool) -> Self {
+        TransportError {
+            kind: kind_of(&error, https),
+            elapsed,
+            source: Arc::new(error),
+        }
+    }
+
+    /// What kind of failure it was.
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+
+    /// How long the exchange had gone on when it failed: for a timeout,
+    /// how long the client waited.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// ureq's error, also the [`source`](std::error::Error::source).
+    pub fn ureq_error(&self) -> &ureq::Error {
+        &self.source
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            TransportErrorKind::Timeout => write!(
+                f,
+                "timed out after {:.1} s ({})",
+                self.elapsed.as_secs_f64(),
+                self.source
+            ),
+            kind => write!(f, "{kind} ({})", self.source),
+        }
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.ureq_error())
+    }
+}
+
+/// The kind of a ureq error. ureq's enum depends on its features and is
+/// `#[non_exhaustive]`: what is not named here is `Other`.
+fn kind_of(error: &ureq::Error, https: bool) -> TransportErrorKind {
+    use TransportErrorKind as Kind;
+    match error {
+        ureq::Error::Timeout(_) => Kind::Timeout,
+        ureq::Error::HostNotFound
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::ConnectProxyFailed(_) => Kind::Connect,
+        ureq::Error::Tls(_)
+        | ureq::Error::Pem(_)
+        | ureq::Error::Rustls(_)
+        | ureq::Error::TlsRequired => Kind::Tls,
+        ureq::Error::Protocol(_) | ureq::Error::TooManyRedirects | ureq::Error::RedirectFailed => {
+            Kind::Protocol
+        }
+        ureq::Error::BodyExceedsLimit(_) | ureq::Error::LargeResponseHeader(..) => Kind::TooLarge,
+        ureq::Error::Io(error) => io_kind_of(error, https),
+        _ => Kind::Other,
+    }
+}
+
+/// The kind of an I/O error on the connection.
+fn io_kind_of(error: &io::Error, https: bool) -> TransportErrorKind {
+    use TransportErrorKind as Kind;
+    match error.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Kind::Timeout,
+        io::ErrorKind::ConnectionRefused
+        | io::ErrorKind::HostUnreachable
+        | io::ErrorKind::NetworkUnreachable
+        | io::ErrorKind::NetworkDown
+        | io::ErrorKind::AddrNotAvailable => Kind::Connect,
+        // rustls reports a failed handshake or a corrupt record as an
+        // `InvalidData` I/O error wrapping its own error, which ureq hands
+        // on as `Error::Io` (rustls is not a dependency of ours, so the
+        // inner error cannot be downcast: it is told by its shape). No
+        // other part of the stack makes such an error on an `https://`
+        // connection: ureq's own errors are unwrapped from `io::Error`,
+        // and the socket's are the OS's, without an inner error.
+        io::ErrorKind::InvalidData if https && error.get_ref().is_some() => Kind::Tls,
+        _ => Kind::Io,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(error: ureq::Error, https: bool) -> TransportErrorKind {
+        TransportError::new(error, Duration::ZERO, https).kind()
+    }
+
+    #[test]
+    fn ureq_errors_map_to_kinds() {
+        use TransportErrorKind as Kind;
+        let io = |kind| ureq::Error::Io(io::Error::from(kind));
+        assert_eq!(
+            kind(ureq::Error::Timeout(ureq::Timeout::Global), false),
+            Kind::Timeout
+        );
+        assert_eq!(kind(io(io::ErrorKind::TimedOut), false), Kind::Timeout);
+        assert_eq!(
+            kind(io(io::ErrorKind::ConnectionRefused), false),
+            Kind::Connect
+        );
+        assert_eq!(kind(ureq::Error::HostNotFound, true), Kind::Connect);
+        assert_eq!(kind(ureq::Error::Tls("bad name"), true), Kind::Tls);
+        let corrupt = || {
+            ureq::Error::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "received corrupt message",
+            ))
+        };
+        assert_eq!(kind(corrupt(), true), Kind::Tls);
+        assert_eq!(kind(corrupt(), false), Kind::Io);
+        assert_eq!(
+            kind(ureq::Error::BodyExceedsLimit(10), false),
+            Kind::TooLarge
+        );
+        assert_eq!(kind(io(io::ErrorKind::ConnectionReset), false), Kind::Io);
+        assert_eq!(kind(io(io::ErrorKind::UnexpectedEof), false), Kind::Io);
+        assert_eq!(kind(ureq::Error::TooManyRedirects, false), Kind::Protocol);
+        assert_eq!(kind(ureq::Error::BadUri("x".into()), false), Kind::Other);
+    }
+
+    #[test]
+    fn the_source_of_a_transport_error_is_ureqs() {
+        use std::error::Error as _;
+        let error = Error::Transport(TransportError::new(
+            ureq::Error::Timeout(ureq::Timeout::Global),
+            Duration::from_millis(1500),
+            false,
+        ));
+        let source = error.source().expect("a source");
+        assert!(source.downcast_ref::<ureq::Error>().is_some());
+        assert!(error.is_timeout() && !error.is_config());
+        assert_eq!(
+            error.to_string(),
+            "no answer from the API: timed out after 1.5 s (timeout: global)"
+        );
+    }
+
+    #[test]
+    fn configuration_errors_are_told_apart_from_the_apis() {
+        assert!(Error::BaseUrl(BaseUrlError::Missing).is_config());
+        assert!(Error::Path(PathError::OtherOrigin).is_config());
+        assert!(!Error::TokenRefused.is_config());
+        assert!(
+            !Error::Timeout {
+                waited: Duration::ZERO
+            }
+            .is_config()
+        );
     }
 }

@@ -31,6 +31,9 @@ mod transport;
 
 pub use authsession_core;
 pub use client::{Client, ClientBuilder};
-pub use error::Error;
+pub use error::{BaseUrlError, Error, PathError, TransportError, TransportErrorKind};
 pub use step_up::StepUpAnswer;
 pub use transport::{HttpResponse, Timeouts};
+/// The HTTP client underneath: [`TransportError::ureq_error`] is one of its
+/// errors.
+pub use ureq;

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use http::Uri;
 use http::uri::{Authority, Scheme};
 
-use crate::error::Error;
+use crate::error::{BaseUrlError, Error, PathError};
 
 /// A checked base URL: scheme, authority and a path prefix without the
 /// trailing slash.
@@ -21,26 +21,25 @@ pub(crate) struct BaseUrl {
 
 impl BaseUrl {
     pub(crate) fn parse(base: &str) -> Result<Self, Error> {
-        let uri: Uri = base
-            .parse()
-            .map_err(|_| Error::Config(format!("{base:?} is not a URL")))?;
-        let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
-            return Err(Error::Config(format!("{base:?} is not an absolute URL")));
+        let refused = |why| Err(Error::BaseUrl(why));
+        let Ok(uri) = base.parse::<Uri>() else {
+            return refused(BaseUrlError::Invalid);
         };
+        let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
+            return refused(BaseUrlError::Invalid);
+        };
+        // Checked first: no later message may echo a password.
         if authority.as_str().contains('@') {
-            return Err(Error::Config(
-                "the base URL must not hold credentials".into(),
-            ));
+            return refused(BaseUrlError::Credentials);
         }
-        let allowed =
-            *scheme == Scheme::HTTPS || (*scheme == Scheme::HTTP && is_loopback(authority.host()));
-        if !allowed {
-            return Err(Error::Config(format!(
-                "{base:?}: only https:// is allowed, or http:// to a loopback address"
-            )));
+        if *scheme == Scheme::HTTP && !is_loopback(authority.host()) {
+            return refused(BaseUrlError::PlainHttpNotLoopback);
+        }
+        if *scheme != Scheme::HTTPS && *scheme != Scheme::HTTP {
+            return refused(BaseUrlError::NotHttps);
         }
         if uri.query().is_some() {
-            return Err(Error::Config("the base URL must not have a query".into()));
+            return refused(BaseUrlError::Query);
         }
         Ok(BaseUrl {
             scheme: scheme.clone(),
@@ -52,36 +51,36 @@ impl BaseUrl {
     /// The URL of `target`: a path under the base URL, or an absolute URL
     /// of the same origin, whose path stays under the base URL's path.
     pub(crate) fn join(&self, target: &str) -> Result<Uri, Error> {
-        let uri = if target.starts_with('/') && !target.starts_with("//") {
+        let refused = |why| Err(Error::Path(why));
+        let uri = if target.starts_with("//") {
+            // A network-path reference: an authority of its own.
+            return refused(PathError::OtherOrigin);
+        } else if target.starts_with('/') {
             let joined = format!(
                 "{}://{}{}{}",
                 self.scheme, self.authority, self.prefix, target
             );
-            joined
-                .parse()
-                .map_err(|_| Error::Config(format!("{target:?} is not a valid path")))?
+            let Ok(uri) = joined.parse::<Uri>() else {
+                return refused(PathError::Invalid);
+            };
+            uri
         } else {
-            let uri: Uri = target
-                .parse()
-                .map_err(|_| Error::Config(format!("{target:?} is not a path or URL")))?;
+            let Ok(uri) = target.parse::<Uri>() else {
+                return refused(PathError::Invalid);
+            };
             match (uri.scheme(), uri.authority()) {
                 (Some(scheme), Some(authority))
                     if *scheme == self.scheme && *authority == self.authority =>
                 {
                     uri
                 }
-                _ => {
-                    return Err(Error::Config(format!(
-                        "{target:?} is not on the API's origin; the token goes nowhere else"
-                    )));
-                }
+                (Some(_), Some(_)) => return refused(PathError::OtherOrigin),
+                // `v2/accounts`, `host:443`: not a path, not a URL.
+                _ => return refused(PathError::Invalid),
             }
         };
         if !self.stays_under_prefix(uri.path()) {
-            return Err(Error::Config(format!(
-                "{target:?} climbs out of the API's path {:?}",
-                self.prefix
-            )));
+            return refused(PathError::ClimbsOut);
         }
         Ok(uri)
     }
@@ -135,20 +134,27 @@ mod tests {
         ] {
             assert!(BaseUrl::parse(good).is_ok(), "{good}");
         }
-        for bad in [
-            "http://api.currencycloud.com",
-            "http://10.0.0.1",
-            "http://128.0.0.1",
-            "ftp://127.0.0.1",
-            "/v2",
-            "https://user:pw@api.example.com",
-            "not a url",
+        for (bad, why) in [
+            (
+                "http://api.currencycloud.com",
+                BaseUrlError::PlainHttpNotLoopback,
+            ),
+            ("http://10.0.0.1", BaseUrlError::PlainHttpNotLoopback),
+            ("http://128.0.0.1", BaseUrlError::PlainHttpNotLoopback),
+            ("ftp://127.0.0.1", BaseUrlError::NotHttps),
+            ("/v2", BaseUrlError::Invalid),
+            ("https://user:pw@api.example.com", BaseUrlError::Credentials),
+            ("http://user:pw@api.example.com", BaseUrlError::Credentials),
+            ("https://api.example.com/?key=1", BaseUrlError::Query),
+            ("not a url", BaseUrlError::Invalid),
         ] {
-            assert!(
-                matches!(BaseUrl::parse(bad), Err(Error::Config(_))),
-                "{bad}"
-            );
+            match BaseUrl::parse(bad) {
+                Err(Error::BaseUrl(found)) => assert_eq!(found, why, "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
         }
+        let error = BaseUrl::parse("https://user:hunter2@api.example.com").unwrap_err();
+        assert!(!format!("{error} {error:?}").contains("hunter2"));
     }
 
     #[test]
@@ -159,13 +165,19 @@ mod tests {
             "http://127.0.0.1:9/multi/managed_accounts?x=1"
         );
         assert!(base.join("http://127.0.0.1:9/multi/x").is_ok());
-        for bad in [
-            "http://127.0.0.2:9/x",
-            "https://127.0.0.1:9/x",
-            "//evil.example/x",
-            "x",
+        for (bad, why) in [
+            ("http://127.0.0.2:9/x", PathError::OtherOrigin),
+            ("https://127.0.0.1:9/x", PathError::OtherOrigin),
+            ("https://user:pw@127.0.0.1:9/x", PathError::OtherOrigin),
+            ("//evil.example/x", PathError::OtherOrigin),
+            ("x", PathError::Invalid),
+            ("multi/x", PathError::Invalid),
+            ("/a b", PathError::Invalid),
         ] {
-            assert!(base.join(bad).is_err(), "{bad}");
+            match base.join(bad) {
+                Err(Error::Path(found)) => assert_eq!(found, why, "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
         }
     }
 
@@ -189,7 +201,10 @@ mod tests {
             "http://127.0.0.1:9/multi/../admin",
             "http://127.0.0.1:9/admin",
         ] {
-            assert!(matches!(base.join(bad), Err(Error::Config(_))), "{bad}");
+            assert!(
+                matches!(base.join(bad), Err(Error::Path(PathError::ClimbsOut))),
+                "{bad}"
+            );
         }
         // Without a base path, a path may go anywhere on the origin.
         let root = BaseUrl::parse("http://127.0.0.1:9").unwrap();

@@ -8,14 +8,15 @@
 
 use std::io::Read;
 use std::mem;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use authsession_core::{Headers, Response};
 use http::Method;
 use http::header::{HeaderName, HeaderValue, USER_AGENT};
+use http::uri::Scheme;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::error::Error;
+use crate::error::{Error, TransportError};
 use crate::origin::BaseUrl;
 
 /// The `User-Agent` of every request.
@@ -108,6 +109,11 @@ impl Transport {
     ) -> Result<http::Response<Vec<u8>>, Error> {
         let (parts, body) = request.into_parts();
         let body = Zeroizing::new(body);
+        let https = parts.uri.scheme() == Some(&Scheme::HTTPS);
+        let started = Instant::now();
+        let failed = |error: ureq::Error| {
+            Error::Transport(TransportError::new(error, started.elapsed(), https))
+        };
         // A request without a body says nothing of one: a `GET` carrying
         // `Content-Length: 0` is allowed but frowned upon (RFC 9110 8.6).
         let sent = if body.is_empty()
@@ -122,7 +128,7 @@ impl Transport {
             self.agent.run(self.within(request, within))
         };
         drop(body);
-        let response = sent.map_err(|error| Error::Transport(error.to_string()))?;
+        let response = sent.map_err(&failed)?;
         let (parts, mut body) = response.into_parts();
         // Read into room for the whole declared length, so that growing
         // leaves no stray copy of a login answer in freed memory; wiped if
@@ -133,7 +139,9 @@ impl Transport {
             .limit(body_limit)
             .reader()
             .read_to_end(&mut bytes)
-            .map_err(|error| Error::Transport(error.to_string()))?;
+            // ureq's errors while reading (a timeout, the body limit) come
+            // wrapped in `io::Error`: `From` unwraps them.
+            .map_err(|error| failed(ureq::Error::from(error)))?;
         Ok(http::Response::from_parts(parts, mem::take(&mut *bytes)))
     }
 
@@ -167,7 +175,7 @@ impl Transport {
             .method(method)
             .uri(self.base.join(target)?)
             .body(mem::take(&mut *body))
-            .map_err(|error| Error::Config(error.to_string()))?;
+            .map_err(|error| Error::from_http(&error, method))?;
         if let Err(error) = add_headers(request.headers_mut(), headers) {
             request.body_mut().zeroize();
             return Err(error);
@@ -191,15 +199,18 @@ pub(crate) fn add_headers(
     headers: &Headers<'_>,
 ) -> Result<(), Error> {
     for header in headers.iter() {
-        let name = HeaderName::from_bytes(header.name.as_bytes())
-            .map_err(|_| Error::Config(format!("invalid header name {:?}", header.name)))?;
+        let name = HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| {
+            Error::InvalidHeaderName {
+                name: header.name.to_owned(),
+            }
+        })?;
         let [prefix, value] = header.value.parts();
         // Room for both parts up front: growing would leave a copy behind.
         let mut text = Zeroizing::new(String::with_capacity(prefix.len() + value.len()));
         text.push_str(prefix);
         text.push_str(value);
-        let mut value = HeaderValue::from_str(&text).map_err(|_| {
-            Error::Config(format!("the value of header {name} is not allowed in HTTP"))
+        let mut value = HeaderValue::from_str(&text).map_err(|_| Error::InvalidHeaderValue {
+            name: name.as_str().to_owned(),
         })?;
         value.set_sensitive(header.value.is_sensitive());
         target.insert(name, value);
