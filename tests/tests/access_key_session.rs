@@ -280,7 +280,12 @@ fn the_refresh_starts_ahead_of_expiry_and_the_old_token_serves_meanwhile() {
     session.handle_timeout(refresh_at);
     let (id, path, _) = take_request(&mut session).expect("the refresh login");
     assert_eq!(path, "/login");
-    assert_eq!(session.state(), SessionState::Active);
+    assert_eq!(
+        session.state(),
+        SessionState::Refreshing {
+            step: authsession_core::LoginStep::FIRST
+        }
+    );
     // While it is in flight, calls keep the current token, and no second
     // login goes.
     assert_eq!(

@@ -42,7 +42,12 @@ fn a_refused_token_during_a_refresh_sends_no_second_login() {
     let refresh_at = session.poll_timeout().unwrap();
     session.handle_timeout(refresh_at);
     let refresh = session.poll_transmit().expect("the refresh login").id;
-    assert_eq!(session.state(), SessionState::Active);
+    assert_eq!(
+        session.state(),
+        SessionState::Refreshing {
+            step: authsession_core::LoginStep::FIRST
+        }
+    );
 
     // A call sent under the token comes back 401 before the refresh answers.
     session.handle_reply(ticket, &ResponseParts::new(401, b""), refresh_at);

@@ -51,6 +51,12 @@ pub enum SessionState {
     },
     /// A token is held and usable.
     Active,
+    /// A token is held and usable, and a login that will replace it ahead
+    /// of its end is in flight (this step of it).
+    Refreshing {
+        /// Which step.
+        step: LoginStep,
+    },
     /// The token lapsed; the next call that needs one logs in.
     Expired {
         /// Why.
@@ -161,6 +167,12 @@ impl State {
         match self {
             State::LoggedOut => SessionState::LoggedOut,
             State::LoggingIn(progress) => SessionState::LoggingIn {
+                step: progress.step,
+            },
+            State::Active(TokenTimes {
+                refresh: Some(progress),
+                ..
+            }) => SessionState::Refreshing {
                 step: progress.step,
             },
             State::Active(_) => SessionState::Active,

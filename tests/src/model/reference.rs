@@ -265,6 +265,15 @@ impl Model {
                 },
                 None,
             ),
+            Phase::Active(Token {
+                refresh: Some(progress),
+                ..
+            }) => (
+                SessionState::Refreshing {
+                    step: LoginStep(progress.step),
+                },
+                None,
+            ),
             Phase::Active(_) => (SessionState::Active, None),
             Phase::Expired(why) => (SessionState::Expired { why }, None),
             Phase::Waiting { failures } => (
