@@ -536,7 +536,10 @@ impl<P: Provider> Client<P> {
 
 impl<P: Provider> Drop for Client<P> {
     fn drop(&mut self) {
-        let active = matches!(self.state(), SessionState::Active);
+        let active = matches!(
+            self.state(),
+            SessionState::Active | SessionState::Refreshing { .. }
+        );
         if self.logout_on_drop
             && active
             && self.lock().session.provider().has_logout()
