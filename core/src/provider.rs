@@ -254,7 +254,7 @@ pub trait Provider {
 
     /// Adds the headers an application call at `level` needs. `token` is
     /// empty for [`Level::Account`].
-    fn grant<'a>(
+    fn call_headers<'a>(
         &'a self,
         level: Level,
         credentials: &'a Self::Credentials,

@@ -123,7 +123,7 @@ impl Provider for Acme {
         }
     }
 
-    fn grant<'a>(
+    fn call_headers<'a>(
         &'a self,
         level: Level,
         _credentials: &'a AcmeCredentials,

@@ -47,7 +47,7 @@ pub struct Client<P: Provider> {
 pub(crate) struct Shared<P: Provider> {
     pub(crate) session: Session<P>,
     /// Threads sending one of the session's own requests right now.
-    drivers: u32,
+    exchanging: u32,
     /// How many times the session gave up; a waiter that saw it change
     /// fails instead of starting over.
     give_ups: u64,
@@ -135,7 +135,7 @@ impl<P: Provider> ClientBuilder<P> {
             transport: Transport::new(base, self.timeouts),
             shared: Mutex::new(Shared {
                 session: Session::with_config(self.provider, self.credentials, self.config),
-                drivers: 0,
+                exchanging: 0,
                 give_ups: 0,
                 stepping_up: false,
                 last_transport: None,
@@ -242,7 +242,7 @@ impl<P: Provider> Client<P> {
         let mut replayed = false;
         let mut stepped_up = false;
         loop {
-            let (grant_headers, ticket) = match self.grant(level) {
+            let (grant_headers, ticket) = match self.await_grant(level) {
                 Err(Error::StepUpRequired) if self.step_up.is_some() && !stepped_up => {
                     stepped_up = true;
                     self.perform_step_up()?;
@@ -302,7 +302,7 @@ impl<P: Provider> Client<P> {
             shared.session.login(now);
             self.drain_events(&mut shared);
         }
-        self.grant(Level::User).map(drop)
+        self.await_grant(Level::User).map(drop)
     }
 
     /// Closes the session: the logout request goes out (when the API has
@@ -316,7 +316,7 @@ impl<P: Provider> Client<P> {
         self.drain_events(&mut shared);
         match self.take_transmit(&mut shared)? {
             Some(outgoing) => {
-                let (_shared, result) = self.drive(shared, outgoing, self.max_wait);
+                let (_shared, result) = self.exchange(shared, outgoing, self.max_wait);
                 result
             }
             None => Ok(()),
@@ -343,7 +343,7 @@ impl<P: Provider> Client<P> {
 
     /// Waits until the session can authorize a call at `level`, sending the
     /// session's own requests from this thread when none is on its way.
-    pub(crate) fn grant(&self, level: Level) -> Result<(http::HeaderMap, Ticket), Error> {
+    pub(crate) fn await_grant(&self, level: Level) -> Result<(http::HeaderMap, Ticket), Error> {
         let started = StdInstant::now();
         let mut shared = self.lock();
         let give_ups_seen = shared.give_ups;
@@ -361,7 +361,7 @@ impl<P: Provider> Client<P> {
                     // built was handed back to the session as failed.)
                     if let Ok(Some(outgoing)) = self.take_transmit(&mut shared) {
                         let patience = self.max_wait.saturating_sub(started.elapsed());
-                        shared = self.drive(shared, outgoing, patience).0;
+                        shared = self.exchange(shared, outgoing, patience).0;
                         continue;
                     }
                     return Ok((headers, ticket));
@@ -395,7 +395,7 @@ impl<P: Provider> Client<P> {
             };
             if let Some(outgoing) = self.take_transmit(&mut shared)? {
                 // The round trip counts against the call's patience too.
-                shared = self.drive(shared, outgoing, patience).0;
+                shared = self.exchange(shared, outgoing, patience).0;
                 continue;
             }
             let mut nap = patience;
@@ -426,7 +426,7 @@ impl<P: Provider> Client<P> {
         // timeout speaks for it: the session's deadline must not fail it
         // (and start another) while it may still be answered. The token's
         // own timers are checked by `authorize` meanwhile.
-        if shared.drivers == 0 && shared.session.poll_timeout().is_some_and(|at| at <= now) {
+        if shared.exchanging == 0 && shared.session.poll_timeout().is_some_and(|at| at <= now) {
             shared.session.handle_timeout(now);
         }
         now
@@ -470,13 +470,13 @@ impl<P: Provider> Client<P> {
     /// Sends a session request without the lock, answered within `within`
     /// at most, hands the answer back to the session, and wakes the
     /// waiters.
-    pub(crate) fn drive<'a>(
+    pub(crate) fn exchange<'a>(
         &'a self,
         mut shared: MutexGuard<'a, Shared<P>>,
         outgoing: Outgoing,
         within: Duration,
     ) -> (MutexGuard<'a, Shared<P>>, Result<(), Error>) {
-        shared.drivers += 1;
+        shared.exchanging += 1;
         // Within the session's own deadline for the request too, so that
         // the transport always speaks first; and never a zero bound.
         let within = within
@@ -487,7 +487,7 @@ impl<P: Provider> Client<P> {
             .transport
             .send_session_request(outgoing.request, within);
         let mut shared = self.lock();
-        shared.drivers -= 1;
+        shared.exchanging -= 1;
         let now = self.now();
         let result = match answer {
             Ok(mut response) => {

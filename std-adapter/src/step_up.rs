@@ -199,7 +199,7 @@ impl<P: Provider> Client<P> {
         let start = |session: &mut Session<P>, now| session.start_step_up(channel, now);
         for _ in 0..4 {
             // The challenge is for the token: there must be one.
-            self.grant(Level::User)?;
+            self.await_grant(Level::User)?;
             match self.send_step_up_request(start)? {
                 // The server found it too soon all the same (its clock
                 // started when the last challenge arrived): the session
@@ -247,7 +247,7 @@ impl<P: Provider> Client<P> {
         if refused.is_ok()
             && let Some(outgoing) = self.take_transmit(&mut shared)?
         {
-            let (_shared, sent) = self.drive(shared, outgoing, self.max_wait);
+            let (_shared, sent) = self.exchange(shared, outgoing, self.max_wait);
             sent?;
         }
         Ok(refused)

@@ -144,7 +144,7 @@ impl Provider for AccessKey {
         login_outcome(response, || read_token(response, token), error_of)
     }
 
-    fn grant<'a>(
+    fn call_headers<'a>(
         &'a self,
         level: Level,
         _credentials: &'a AccessKeyCredentials,

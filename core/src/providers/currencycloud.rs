@@ -201,7 +201,7 @@ impl Provider for Currencycloud {
         login_outcome(response, read_token, error_of)
     }
 
-    fn grant<'a>(
+    fn call_headers<'a>(
         &'a self,
         level: Level,
         _credentials: &'a CurrencycloudCredentials,

@@ -316,7 +316,7 @@ impl Provider for Weavr {
         read.unwrap_or_else(unreadable_success)
     }
 
-    fn grant<'a>(
+    fn call_headers<'a>(
         &'a self,
         level: Level,
         credentials: &'a WeavrCredentials,

@@ -252,7 +252,7 @@ impl<P: Provider> Session<P> {
         let mut headers = Headers::new();
         match self
             .provider
-            .grant(level, &self.credentials, &self.token, &mut headers)
+            .call_headers(level, &self.credentials, &self.token, &mut headers)
         {
             Ok(()) => Ok(Grant { headers, ticket }),
             Err(_) => Err(NotReady::Unsupported),
