@@ -126,6 +126,7 @@ mod event;
 mod grant;
 mod json;
 pub mod jwt;
+pub mod kit;
 mod provider;
 pub mod providers;
 mod response;

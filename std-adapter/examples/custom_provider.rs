@@ -13,9 +13,9 @@ use std::fmt;
 use std::time::Duration;
 
 use authsession_core::{
-    Error, HeaderValue, Headers, Level, LoginOutcome, LoginStep, Method, NewToken, Provider, Reply,
-    RequestHead, RequestSecrets, Response, RetryHint, SecretBuf, SessionRequest, Text,
-    is_header_safe, is_success, parse_json, retry_after,
+    ApiError, Error, HeaderValue, Headers, Level, LoginOutcome, LoginStep, Method, NewToken,
+    Provider, Reply, RequestHead, RequestSecrets, Response, SecretBuf, SessionRequest, Text, kit,
+    parse_json,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -40,7 +40,7 @@ impl AcmeCredentials {
 
 impl fmt::Debug for AcmeCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AcmeCredentials([redacted])")
+        kit::redacted(f, "AcmeCredentials")
     }
 }
 
@@ -97,30 +97,19 @@ impl Provider for Acme {
             access_token: Text<1024>,
             expires_in: Option<u64>,
         }
-        let status = response.status();
-        if matches!(status, 429 | 500..=599) {
-            let error = Error::Api(authsession_core::ApiError::status(status));
-            return LoginOutcome::Retry(RetryHint::from_response(response, error));
-        }
-        if !is_success(status) {
-            return LoginOutcome::Rejected(Error::Api(authsession_core::ApiError::status(status)));
-        }
-        let stored =
-            parse_json::<Granted>(response.body(), "token response", status).and_then(|granted| {
-                if !is_header_safe(granted.access_token.as_bytes()) {
-                    return Err(Error::InvalidHeaderValue { what: "token" });
-                }
-                token.clear();
-                token.extend(granted.access_token.as_bytes(), "token")?;
-                Ok(granted.expires_in.map(Duration::from_secs))
-            });
-        match stored {
-            Ok(lifetime) => LoginOutcome::LoggedIn(NewToken {
-                lifetime,
+        let read_token = || {
+            let granted: Granted =
+                parse_json(response.body(), "token response", response.status())?;
+            kit::store_token(granted.access_token.as_bytes(), token)?;
+            Ok(NewToken {
+                lifetime: granted.expires_in.map(Duration::from_secs),
                 ..NewToken::default()
-            }),
-            Err(error) => LoginOutcome::Retry(RetryHint::without_wait(error)),
-        }
+            })
+        };
+        // An error answer's body is not read: its status says all.
+        kit::login_outcome(response, read_token, |answer| {
+            Error::Api(ApiError::status(answer.status()))
+        })
     }
 
     fn call_headers<'a>(
@@ -139,12 +128,10 @@ impl Provider for Acme {
         }
     }
 
-    fn classify<R: Response + ?Sized>(&self, _level: Level, response: &R) -> Reply {
-        match response.status() {
-            401 => Reply::TokenRefused,
-            429 => Reply::RateLimited(retry_after(response)),
-            _ => Reply::Fine,
-        }
+    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Reply {
+        kit::classify(level, response, |answer| {
+            Error::Api(ApiError::status(answer.status()))
+        })
     }
 }
 

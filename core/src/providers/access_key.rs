@@ -14,11 +14,11 @@ use crate::error::{CredentialError, Error, FieldError, TokenProblem};
 use crate::grant::Level;
 use crate::json::{self, Text, overflow};
 use crate::jwt::{Claims, JwtError, decode_claims};
+use crate::kit::{checked_credential, error_body, login_outcome, store_token};
 use crate::provider::{
     LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, SessionRequest,
 };
-use crate::providers::common::{checked_credential, error_body, login_outcome, store_token};
-use crate::response::{Response, retry_after};
+use crate::response::Response;
 use crate::secret::SecretBuf;
 use crate::transmit::{HeaderValue, Headers, Method, RequestHead};
 
@@ -77,7 +77,7 @@ impl AccessKeyCredentials {
 
 impl fmt::Debug for AccessKeyCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccessKeyCredentials([redacted])")
+        crate::kit::redacted(f, "AccessKeyCredentials")
     }
 }
 
@@ -162,14 +162,7 @@ impl Provider for AccessKey {
     }
 
     fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Reply {
-        match response.status() {
-            // A call sent without a token cannot have had it refused: it
-            // needed one.
-            401 if level == Level::Account => Reply::Fatal(error_of(response)),
-            401 => Reply::TokenRefused,
-            429 => Reply::RateLimited(retry_after(response)),
-            _ => Reply::Fine,
-        }
+        crate::kit::classify(level, response, error_of)
     }
 }
 

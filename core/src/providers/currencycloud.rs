@@ -11,10 +11,10 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use crate::error::{ApiError, CredentialError, CredentialProblem, Error, ErrorKind, FieldError};
 use crate::grant::Level;
 use crate::json::{self, ParamObject, RawStr, Text, overflow};
+use crate::kit::{checked_credential, error_body, login_outcome, store_json_token};
 use crate::provider::{
     LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, SessionRequest,
 };
-use crate::providers::common::{checked_credential, error_body, login_outcome, store_json_token};
 use crate::response::Response;
 use crate::secret::SecretBuf;
 use crate::transmit::{HeaderValue, Headers, Method, RequestHead};
@@ -119,7 +119,7 @@ impl CurrencycloudCredentials {
 
 impl fmt::Debug for CurrencycloudCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("CurrencycloudCredentials([redacted])")
+        crate::kit::redacted(f, "CurrencycloudCredentials")
     }
 }
 

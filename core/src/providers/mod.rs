@@ -1,7 +1,6 @@
 //! The built-in providers, one API a file.
 
 pub mod access_key;
-mod common;
 pub mod currencycloud;
 pub mod weavr;
 

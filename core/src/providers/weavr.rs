@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{CredentialError, CredentialProblem, Error, ErrorKind, FieldError, StepUpError};
 use crate::grant::Level;
 use crate::json::{self, ParamObject, RawStr, Text};
+use crate::kit::{
+    checked_credential, error_body, is_passing, store_json_token, unreadable_success,
+};
 use crate::provider::{
     AfterStepUpFailure, Channel, LoginOutcome, LoginStep, NewToken, Provider, Reply,
     RequestSecrets, RetryHint, SessionRequest, StepUpOutcome, is_header_safe,
-};
-use crate::providers::common::{
-    checked_credential, error_body, is_passing, store_json_token, unreadable_success,
 };
 use crate::response::{Response, is_success, retry_after};
 use crate::secret::SecretBuf;
@@ -186,7 +186,7 @@ fn checked<const N: usize>(
 
 impl fmt::Debug for WeavrCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("WeavrCredentials([redacted])")
+        crate::kit::redacted(f, "WeavrCredentials")
     }
 }
 

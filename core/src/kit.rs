@@ -1,17 +1,30 @@
-//! What the built-in providers share: checking a credential, reading a
-//! login answer by its status, and reading an error answer's body.
+//! The provider kit: what every [`Provider`](crate::Provider) needs, so that
+//! one for another API is its protocol and little else. The built-in
+//! providers are written with it.
+//!
+//! - [`checked_credential`]: a credential kept in a wiped buffer, refused
+//!   before anything is sent when it is empty, too long or holds a control
+//!   character;
+//! - [`login_outcome`]: a one-step login's answer read by its status, a
+//!   passing failure ([`is_passing`]) retried, a refusal never;
+//! - [`store_token`]: a token kept only if it can travel in a header;
+//! - [`error_body`]: an error answer's status, request id and body;
+//! - [`classify`]: the default reading of an application answer (`401` a
+//!   refused token, `429` a rate limit with its `Retry-After`);
+//! - [`redacted`]: a `Debug` for credentials that shows none of them.
 
 use serde::Deserialize;
 
 use crate::error::{ApiError, CredentialError, CredentialProblem, Error, TokenProblem};
+use crate::grant::Level;
 use crate::json::{self, RawStr};
-use crate::provider::{LoginOutcome, NewToken, RetryHint, is_header_safe};
-use crate::response::{Response, is_success};
+use crate::provider::{LoginOutcome, NewToken, Reply, RetryHint, is_header_safe};
+use crate::response::{Response, is_success, retry_after};
 use crate::secret::{Buffer, SecretBuf};
 
 /// A credential kept in a buffer of `N` bytes: not empty, no control
 /// character (it could not travel in a header or a form), not too long.
-pub(crate) fn checked_credential<const N: usize>(
+pub fn checked_credential<const N: usize>(
     field: &'static str,
     value: &str,
 ) -> Result<SecretBuf<N>, CredentialError> {
@@ -28,14 +41,14 @@ pub(crate) fn checked_credential<const N: usize>(
 /// Whether a failed answer may succeed later: too many requests, or a
 /// server error. Anything else (bad credentials, a wrong path) will not
 /// change by retrying, and a retried bad login can lock an account.
-pub(crate) const fn is_passing(status: u16) -> bool {
+pub const fn is_passing(status: u16) -> bool {
     matches!(status, 429 | 500..=599)
 }
 
 /// The outcome of a one-step login: a success read by `read_token` (a
 /// success we cannot read is retried), a passing failure retried, anything
 /// else refused with the error `error_of` reads.
-pub(crate) fn login_outcome<R: Response + ?Sized>(
+pub fn login_outcome<R: Response + ?Sized>(
     response: &R,
     read_token: impl FnOnce() -> Result<NewToken, Error>,
     error_of: impl FnOnce(&R) -> Error,
@@ -58,7 +71,7 @@ pub(crate) fn login_outcome<R: Response + ?Sized>(
 /// An error answer: its status and request id (from the header
 /// `request_id_header`), and its body read as `T`, or `T::default()` when
 /// the body is empty.
-pub(crate) fn error_body<'a, R, T>(
+pub fn error_body<'a, R, T>(
     response: &'a R,
     request_id_header: &'static str,
 ) -> Result<(ApiError, T), Error>
@@ -80,7 +93,7 @@ where
 /// again on every retry, and each retry leaves a live session on the
 /// server: the login ends, as after a refusal. A body that could not be
 /// read at all may be a passing fault (a proxy's page): it is retried.
-pub(crate) fn unreadable_success(error: Error) -> LoginOutcome {
+pub fn unreadable_success(error: Error) -> LoginOutcome {
     match error {
         Error::UnusableToken(_) | Error::Overflow { .. } | Error::AmbiguousIdentity { .. } => {
             LoginOutcome::Rejected(error)
@@ -92,7 +105,7 @@ pub(crate) fn unreadable_success(error: Error) -> LoginOutcome {
 /// Keeps a token a login gave, if it can be used: not empty, fit for a
 /// header, not longer than the buffer. Otherwise the error says which of
 /// these it is, never what the token was.
-pub(crate) fn store_token(value: &[u8], token: &mut impl Buffer) -> Result<(), Error> {
+pub fn store_token(value: &[u8], token: &mut impl Buffer) -> Result<(), Error> {
     if value.is_empty() {
         return Err(Error::UnusableToken(TokenProblem::Empty));
     }
@@ -115,4 +128,38 @@ pub(crate) fn store_json_token(value: RawStr<'_>, token: &mut impl Buffer) -> Re
         RawStr::Plain(text) => store_token(text.as_bytes(), token),
         RawStr::Escaped => Err(Error::UnusableToken(TokenProblem::Escaped)),
     }
+}
+
+/// The default meaning of an application answer: a `401` to a call that
+/// carried a token refuses the token (to one that carried none it is the
+/// account's own problem, `error_of` reads it), a `429` is a rate limit
+/// with its `Retry-After`, and anything else is the application's.
+pub fn classify<R: Response + ?Sized>(
+    level: Level,
+    response: &R,
+    error_of: impl FnOnce(&R) -> Error,
+) -> Reply {
+    match response.status() {
+        401 if level == Level::Account => Reply::Fatal(error_of(response)),
+        401 => Reply::TokenRefused,
+        429 => Reply::RateLimited(retry_after(response)),
+        _ => Reply::Fine,
+    }
+}
+
+/// Writes `name([redacted])`: the `Debug` of a type that holds
+/// credentials, which must show none of them.
+///
+/// ```
+/// use core::fmt;
+/// struct Keys;
+/// impl fmt::Debug for Keys {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         authsession_core::kit::redacted(f, "Keys")
+///     }
+/// }
+/// assert_eq!(format!("{:?}", Keys), "Keys([redacted])");
+/// ```
+pub fn redacted(f: &mut core::fmt::Formatter<'_>, name: &str) -> core::fmt::Result {
+    write!(f, "{name}([redacted])")
 }
