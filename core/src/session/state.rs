@@ -86,12 +86,12 @@ pub enum StepUpState {
     Needed,
     /// A challenge was asked for on this channel.
     Requested(Channel),
-    /// A code was sent; [`Session::submit_code`] it.
+    /// A code was sent; [`Session::submit_code`](crate::Session::submit_code) it.
     CodeSent(Channel),
     /// The code is being checked.
     Verifying(Channel),
     /// A push challenge waits for the user; report it with
-    /// [`Session::report_push_result`].
+    /// [`Session::report_push_result`](crate::Session::report_push_result).
     AwaitingApproval(Channel),
     /// The token is stepped up.
     SteppedUp,
