@@ -171,8 +171,10 @@ impl<P: Provider> Client<P> {
                 // The user gives up after the server refused or expired a
                 // code: the server's answer is why the step-up failed.
                 (StepUpAnswer::Declined, _)
-                    if prompt.reason != PromptReason::FirstAsk
-                        && prompt.reason != PromptReason::NewChallenge =>
+                    if matches!(
+                        prompt.reason,
+                        PromptReason::CodeRefused | PromptReason::CodeExpired
+                    ) =>
                 {
                     return Err(Error::StepUpFailed(last_error(&self.lock().session)));
                 }

@@ -16,7 +16,7 @@ use authsession_core::{
     Config, Error, ErrorKind, Event, Instant, Level, NotReady, Provider, ResponseParts, Session,
     SessionState, TokenProblem, Verdict,
 };
-use authsession_tests::{API_KEY, AUTH_FAILED, LOGIN_ID, LOGIN_OK, mins, secs};
+use authsession_tests::{API_KEY, AUTH_FAILED, Harness, LOGIN_ID, LOGIN_OK, mins, secs};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -290,17 +290,13 @@ fn retry_after_is_capped_and_new_credentials_or_login_end_the_wait() {
 
 #[test]
 fn an_absurd_retry_after_on_a_call_is_capped_too() {
-    let mut session = currencycloud_session(Currencycloud::default(), Config::default());
-    let mut now = Instant::ZERO;
-    one_call(&mut session, &mut now, Duration::ZERO, |_| {
-        (200, LOGIN_OK.as_bytes().to_vec())
-    });
-    let ticket = session.authorize(Level::User, now).unwrap().ticket;
+    let mut h = Harness::logged_in();
+    let ticket = h.grant().ticket;
     let reply = ResponseParts::new(429, b"").with_headers(&[("Retry-After", b"31536000000")]);
     assert_eq!(
-        session.handle_reply(ticket, &reply, now),
+        h.reply_with(ticket, &reply),
         Verdict::RateLimited {
-            until: now + mins(5)
+            until: h.now + mins(5)
         }
     );
 }
@@ -333,18 +329,15 @@ fn a_login_nobody_answers_fails_at_its_deadline_and_its_late_answer_is_ignored()
 
 #[test]
 fn a_logout_nobody_answers_ends_logged_out() {
-    let mut session = currencycloud_session(Currencycloud::default(), Config::default());
-    let mut now = Instant::ZERO;
-    one_call(&mut session, &mut now, Duration::ZERO, |_| {
-        (200, LOGIN_OK.as_bytes().to_vec())
-    });
-    session.logout(now);
-    assert!(session.poll_transmit().is_some());
-    assert_eq!(session.state(), SessionState::LoggingOut);
-    let deadline = session.poll_timeout().unwrap();
-    assert_eq!(deadline, now + secs(60));
-    session.handle_timeout(deadline);
-    assert_eq!(session.state(), SessionState::LoggedOut);
+    let mut h = Harness::logged_in();
+    h.logout();
+    h.take_one_sent();
+    assert_eq!(h.state(), SessionState::LoggingOut);
+    let deadline = h.session.poll_timeout().unwrap();
+    assert_eq!(deadline, h.now + secs(60));
+    h.set_now(deadline);
+    h.timeout();
+    assert_eq!(h.state(), SessionState::LoggedOut);
 }
 
 // ---- Currencycloud's payment 401s ----
@@ -357,35 +350,26 @@ fn a_payment_sca_401_is_the_calls_error_and_the_token_stays() {
         r#"{"error_code":"sca_check_failed","error_messages":{"x-sca-token":[{"code":"x-sca-token","message":"x-sca-token has expired","params":{}}]}}"#,
     ];
     for body in bodies {
-        let mut session = currencycloud_session(Currencycloud::default(), Config::default());
-        let mut now = Instant::ZERO;
-        one_call(&mut session, &mut now, Duration::ZERO, |_| {
-            (200, LOGIN_OK.as_bytes().to_vec())
-        });
-        let ticket = session.authorize(Level::User, now).unwrap().ticket;
-        let verdict = session.handle_reply(ticket, &ResponseParts::new(401, body.as_bytes()), now);
+        let mut h = Harness::logged_in();
+        let ticket = h.grant().ticket;
+        let verdict = h.reply(ticket, 401, body);
         let Verdict::Fatal(Error::Api(api)) = verdict else {
             panic!("{body}: {verdict:?}");
         };
         assert_eq!(api.kind, ErrorKind::PaymentSca, "{body}");
         // No login, and the token still serves.
-        assert!(session.poll_transmit().is_none(), "{body}");
-        assert!(session.authorize(Level::User, now).is_ok());
-        assert_eq!(session.generation(), 1);
+        assert!(h.nothing_sent(), "{body}");
+        h.grant();
+        assert_eq!(h.session.generation(), 1);
     }
 }
 
 #[test]
 fn only_the_tokens_own_refusal_expires_it() {
     for body in [AUTH_FAILED, "", r#"{"error_code":"something_new"}"#] {
-        let mut session = currencycloud_session(Currencycloud::default(), Config::default());
-        let mut now = Instant::ZERO;
-        one_call(&mut session, &mut now, Duration::ZERO, |_| {
-            (200, LOGIN_OK.as_bytes().to_vec())
-        });
-        let ticket = session.authorize(Level::User, now).unwrap().ticket;
-        let verdict = session.handle_reply(ticket, &ResponseParts::new(401, body.as_bytes()), now);
-        assert_eq!(verdict, Verdict::Replay, "{body}");
-        assert!(session.poll_transmit().is_some(), "one login: {body}");
+        let mut h = Harness::logged_in();
+        let ticket = h.grant().ticket;
+        assert_eq!(h.reply(ticket, 401, body), Verdict::Replay, "{body}");
+        assert_eq!(h.take_one_sent().path, "/v2/authenticate/api", "{body}");
     }
 }
