@@ -153,7 +153,10 @@ impl From<CredentialError> for Error {
 ///
 /// `code` is the API's machine-readable code (`auth_failed`,
 /// `STEP_UP_REQUIRED`, `AuthenticationError`), `message` its sentence for
-/// people, `fields` the per-field problems of a refused request body.
+/// people, `field` the first per-field problem of a refused request body
+/// (and `field_count` how many there were). It is kept small (it travels
+/// in events and results by value): the API's sentences about single
+/// fields and their parameters are left out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiError {
@@ -166,8 +169,11 @@ pub struct ApiError {
     pub code: Text<64>,
     /// The API's message; empty if the body had none.
     pub message: Text<160>,
-    /// Problems with single fields of the request.
-    pub fields: heapless::Vec<FieldError, 4>,
+    /// The first problem the server reported with a single field of the
+    /// request, if any (the one to fix first).
+    pub field: Option<FieldError>,
+    /// How many field problems the server reported, the first included.
+    pub field_count: u16,
     /// What the refusal means, where the API says more than a status.
     pub kind: ErrorKind,
     /// A finer reason the API gives beside its code (the access-key API's
@@ -230,6 +236,14 @@ pub enum StepUpError {
 }
 
 impl ApiError {
+    /// Counts a problem with a single field, keeping it if it is the first.
+    pub fn add_field(&mut self, field: FieldError) {
+        if self.field.is_none() {
+            self.field = Some(field);
+        }
+        self.field_count = self.field_count.saturating_add(1);
+    }
+
     /// An error with only a status (a body that carried nothing more).
     pub fn status(status: u16) -> Self {
         ApiError {
@@ -273,12 +287,12 @@ impl fmt::Display for ApiError {
         if !self.reason.is_empty() {
             write!(f, " ({})", self.reason)?;
         }
-        for (index, field) in self.fields.iter().enumerate() {
-            let separator = if index == 0 { " (" } else { ", " };
-            write!(f, "{separator}{}: {}", field.field, field.code)?;
-        }
-        if !self.fields.is_empty() {
-            f.write_str(")")?;
+        if let Some(field) = &self.field {
+            write!(f, " ({}: {}", field.field, field.code)?;
+            match self.field_count.saturating_sub(1) {
+                0 => f.write_str(")")?,
+                more => write!(f, ", and {more} more)")?,
+            }
         }
         if !self.request_id.is_empty() {
             write!(f, " [request id {}]", self.request_id)?;
@@ -295,22 +309,13 @@ pub struct FieldError {
     pub field: Text<32>,
     /// The API's code for the problem (`login_id_is_required`, `REQUIRED`).
     pub code: Text<64>,
-    /// The API's sentence, if it gave one.
-    pub message: Text<128>,
-    /// The names of the problem's parameters (`length`), and their values
-    /// when they are strings.
-    pub params: heapless::Vec<Param, 2>,
 }
 
-/// One parameter of a [`FieldError`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Param {
-    /// The parameter's name.
-    pub name: Text<24>,
-    /// Its value when the server sent a string; `None` for numbers, lists
-    /// and objects, which the alloc-free reader skips.
-    pub value: Option<Text<32>>,
+impl FieldError {
+    /// The problem `code` with the field `field`.
+    pub const fn new(field: Text<32>, code: Text<64>) -> Self {
+        FieldError { field, code }
+    }
 }
 
 /// Credentials refused before anything was sent, so that a typo never

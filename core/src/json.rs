@@ -16,9 +16,9 @@ use core::marker::PhantomData;
 use core::ops::Deref;
 
 use serde::Serialize;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
 
-use crate::error::{Error, Param};
+use crate::error::Error;
 use crate::secret::Buffer;
 
 /// How many bytes the longest escaped string of a body may unescape to.
@@ -37,7 +37,7 @@ const OVERFLOW_MARKER: &str = "authsession-overflow:";
 /// assert!(Text::<4>::new("auth_failed").is_err());
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Text<const N: usize>(heapless::String<N>);
+pub struct Text<const N: usize>(heapless::String<N, u16>);
 
 impl<const N: usize> Text<N> {
     /// The text `text`, or [`Error::Overflow`] if it is longer than `N` bytes.
@@ -217,95 +217,44 @@ pub fn write<T: Serialize, B: Buffer>(
     out.append_with(what, |free| serde_json_core::to_slice(value, free).ok())
 }
 
-/// A JSON object of parameters (`"params": {"length": 64}`), kept as names
-/// with their string values. Numbers and nested values are skipped because
-/// the alloc-free reader cannot read a value of unknown type.
-#[derive(Default)]
-pub(crate) struct ParamObject(pub heapless::Vec<Param, 2>);
+/// A JSON list read for its first element and its length: a long list
+/// costs no more memory than one element, and is not an overflow.
+pub(crate) struct FirstOf<T> {
+    pub first: Option<T>,
+    pub count: u16,
+}
 
-impl<'de> Deserialize<'de> for ParamObject {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ParamsVisitor;
-
-        impl<'de> Visitor<'de> for ParamsVisitor {
-            type Value = ParamObject;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of parameters")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ParamObject, A::Error> {
-                let mut params = heapless::Vec::new();
-                while let Some(name) = map.next_key::<Text<24>>()? {
-                    let value = map.next_value::<ScalarString<32>>()?.0;
-                    params
-                        .push(Param { name, value })
-                        .map_err(|_| overflow(params.capacity()))?;
-                }
-                Ok(ParamObject(params))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ParamObject, A::Error> {
-                // Weavr sends its parameters as a list; their names are not known.
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(ParamObject::default())
-            }
-
-            // A string or a scalar has no parameter names either. Refusing
-            // it through serde's default would quote it in the error
-            // message, and serde-json-core panics on a message longer than
-            // 64 bytes (its issue #93).
-            fn visit_str<E: de::Error>(self, _text: &str) -> Result<ParamObject, E> {
-                Ok(ParamObject::default())
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<ParamObject, E> {
-                Ok(ParamObject::default())
-            }
+impl<T> Default for FirstOf<T> {
+    fn default() -> Self {
+        FirstOf {
+            first: None,
+            count: 0,
         }
-
-        deserializer.deserialize_ignored_any(ParamsVisitor)
     }
 }
 
-/// A value kept if it is a string and skipped (as `None`) otherwise.
-pub(crate) struct ScalarString<const N: usize>(pub Option<Text<N>>);
-
-impl<'de, const N: usize> Deserialize<'de> for ScalarString<N> {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for FirstOf<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ScalarVisitor<const N: usize>(PhantomData<[(); N]>);
+        struct FirstVisitor<T>(PhantomData<T>);
 
-        impl<'de, const N: usize> Visitor<'de> for ScalarVisitor<N> {
-            type Value = ScalarString<N>;
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for FirstVisitor<T> {
+            type Value = FirstOf<T>;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
+                f.write_str("a list")
             }
 
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<ScalarString<N>, E> {
-                heapless::String::try_from(text)
-                    .map(|text| ScalarString(Some(Text(text))))
-                    .map_err(|_| overflow(N))
-            }
-
-            // serde-json-core reports numbers, booleans and null as a unit
-            // when asked to skip a value.
-            fn visit_unit<E: de::Error>(self) -> Result<ScalarString<N>, E> {
-                Ok(ScalarString(None))
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ScalarString<N>, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(ScalarString(None))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ScalarString<N>, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(ScalarString(None))
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FirstOf<T>, A::Error> {
+                let mut list = FirstOf::default();
+                while let Some(item) = seq.next_element::<T>()? {
+                    list.first.get_or_insert(item);
+                    list.count = list.count.saturating_add(1);
+                }
+                Ok(list)
             }
         }
 
-        deserializer.deserialize_ignored_any(ScalarVisitor::<N>(PhantomData))
+        deserializer.deserialize_seq(FirstVisitor(PhantomData))
     }
 }
 

@@ -139,7 +139,7 @@ pub mod wire;
 
 pub use config::Config;
 pub use error::{
-    ApiError, CredentialError, CredentialProblem, Error, ErrorKind, FieldError, Param, StepUpError,
+    ApiError, CredentialError, CredentialProblem, Error, ErrorKind, FieldError, StepUpError,
     TokenProblem,
 };
 pub use event::{Event, ExpiryReason};

@@ -20,7 +20,9 @@ use crate::error::Error;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct SecretBuf<const N: usize> {
-    bytes: heapless::Vec<u8, N>,
+    /// A 16-bit length: no secret is 64 KiB long, and a session holds five
+    /// of these buffers.
+    bytes: heapless::Vec<u8, N, u16>,
 }
 
 impl<const N: usize> SecretBuf<N> {

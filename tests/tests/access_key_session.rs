@@ -375,8 +375,11 @@ fn a_bad_request_lists_the_missing_properties() {
         };
         assert_eq!(error.status, status);
         assert_eq!(error.code, "InvalidRequestFormatError");
-        assert_eq!(error.fields[0].field, "secret");
-        assert_eq!(error.fields[0].code, "required");
+        let field = error.field.as_ref().expect("the field error");
+        assert_eq!(
+            (field.field.as_str(), field.code.as_str()),
+            ("secret", "required")
+        );
     }
 }
 

@@ -133,19 +133,26 @@ fn an_error_body_with_an_error_code_too_long_overflows() {
 }
 
 #[test]
-fn an_error_body_with_more_than_four_field_errors_overflows() {
-    let entry = r#"{"code":"invalid_supplied_credentials","message":"no","params":{}}"#;
-    let five = [entry; 5].join(",");
+fn an_error_body_with_many_field_errors_keeps_the_first_and_counts_them_all() {
+    let first = r#"{"code":"invalid_supplied_credentials","message":"no","params":{}}"#;
+    let entry = r#"{"code":"other_problem","message":"no","params":{"length":64}}"#;
+    let many = [first]
+        .into_iter()
+        .chain([entry; 999])
+        .collect::<Vec<_>>()
+        .join(",");
     let body =
-        format!(r#"{{"error_code":"auth_failed","error_messages":{{"username":[{five}]}}}}"#);
+        format!(r#"{{"error_code":"auth_failed","error_messages":{{"username":[{many}]}}}}"#);
+    let mut h = Harness::currencycloud();
 
-    login_401_rejected_with(
-        body.as_bytes(),
-        &Error::Overflow {
-            what: "error body",
-            capacity: 4,
-        },
-    );
+    let events = answer_login(&mut h, 401, &[], body.as_bytes());
+
+    let Seen::LoginRejected(Error::Api(error)) = the_only_event(events) else {
+        panic!("not a rejection with the server's error");
+    };
+    assert_eq!(error.field_count, 1000);
+    let field = error.field.expect("the first field error");
+    assert_eq!(field.code, "invalid_supplied_credentials");
 }
 
 #[test]
@@ -173,7 +180,7 @@ fn an_empty_error_body_still_gives_the_status_and_request_id() {
         (error.status, error.code.as_str(), error.request_id.as_str()),
         (401, "", REQUEST_ID)
     );
-    assert!(error.fields.is_empty());
+    assert_eq!((error.field, error.field_count), (None, 0));
 }
 
 #[test]
@@ -233,8 +240,8 @@ fn bodies_that_serde_would_quote_at_length_give_a_typed_error_without_panicking(
         let Seen::LoginRejected(Error::Api(error)) = the_only_event(events) else {
             panic!("not a rejection with the server's error: {params}");
         };
-        assert_eq!(error.fields[0].code, "invalid_supplied_credentials");
-        assert!(error.fields[0].params.is_empty());
+        let field = error.field.expect("the field error");
+        assert_eq!(field.code, "invalid_supplied_credentials");
     }
 }
 

@@ -10,7 +10,7 @@ use core::time::Duration;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CredentialError, Error, FieldError, TokenProblem};
+use crate::error::{ApiError, CredentialError, Error, FieldError, TokenProblem};
 use crate::grant::Level;
 use crate::json::{self, Text, overflow};
 use crate::jwt::{Claims, JwtError, decode_claims};
@@ -239,7 +239,8 @@ pub fn error_of<R: Response + ?Sized>(response: &R) -> Error {
         parsed.error.code
     };
     error.message = parsed.error.message;
-    error.fields = parsed.error.details.fields;
+    error.field = parsed.error.details.fields.field;
+    error.field_count = parsed.error.details.fields.field_count;
     error.reason = parsed.error.details.reason;
     Error::Api(error)
 }
@@ -248,7 +249,8 @@ pub fn error_of<R: Response + ?Sized>(response: &R) -> Error {
 /// or an object with a `reason`.
 #[derive(Default)]
 struct Details {
-    fields: heapless::Vec<FieldError, 4>,
+    /// Only the fields' part of it is read.
+    fields: ApiError,
     reason: Text<64>,
 }
 
@@ -258,7 +260,6 @@ struct Details {
 struct Detail {
     path: Text<64>,
     code: Text<64>,
-    message: Text<128>,
     info: Info,
 }
 
@@ -288,16 +289,9 @@ impl<'de> Deserialize<'de> for Details {
                     } else {
                         detail.info.missing_property
                     };
-                    let entry = FieldError {
-                        field,
-                        code: detail.code,
-                        message: detail.message,
-                        params: heapless::Vec::new(),
-                    };
                     details
                         .fields
-                        .push(entry)
-                        .map_err(|_| overflow::<A::Error>(details.fields.capacity()))?;
+                        .add_field(FieldError::new(field, detail.code));
                 }
                 Ok(details)
             }

@@ -6,11 +6,11 @@ use core::fmt;
 use core::time::Duration;
 
 use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::{ApiError, CredentialError, CredentialProblem, Error, ErrorKind, FieldError};
 use crate::grant::Level;
-use crate::json::{self, ParamObject, RawStr, Text, overflow};
+use crate::json::{self, RawStr, Text};
 use crate::kit::{checked_credential, error_body, login_outcome, store_json_token};
 use crate::provider::{
     LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, SessionRequest,
@@ -30,14 +30,32 @@ pub const LOGIN_ID_MAX: usize = 255;
 pub const API_KEY_LEN: usize = 64;
 /// The longest token kept (the API issues 32 hexadecimal characters).
 pub const TOKEN_CAPACITY: usize = 64;
-/// The request body buffer: the multipart login with the longest login id.
-pub const BODY_CAPACITY: usize = 640;
+/// The request body buffer: exactly the multipart login with the longest
+/// login id (504 bytes).
+pub const BODY_CAPACITY: usize = part_len("login_id", LOGIN_ID_MAX)
+    + part_len("api_key", API_KEY_LEN)
+    + PART_START.len()
+    + MULTIPART_END.len()
+    + 3 * BOUNDARY.len();
 
 /// The multipart boundary. A part ends at CR LF followed by `--` and the
 /// boundary; credentials never hold CR or LF (they are checked), so the
 /// boundary cannot occur inside them.
 const BOUNDARY: &str = "authsession-4f1c9e2b7a";
 const MULTIPART_CONTENT_TYPE: &str = "multipart/form-data; boundary=authsession-4f1c9e2b7a";
+/// What a part holds around its boundary, its name and its value.
+const PART_START: &[u8] = b"--";
+const PART_NAME: &[u8] = b"\r\nContent-Disposition: form-data; name=\"";
+const PART_VALUE: &[u8] = b"\"\r\n\r\n";
+const PART_END: &[u8] = b"\r\n";
+/// What follows the last part's boundary.
+const MULTIPART_END: &[u8] = b"--\r\n";
+
+/// The bytes of a part named `name` with a value of `value_len` bytes,
+/// without its boundary.
+const fn part_len(name: &str, value_len: usize) -> usize {
+    PART_START.len() + PART_NAME.len() + name.len() + PART_VALUE.len() + value_len + PART_END.len()
+}
 
 /// The Currencycloud API.
 ///
@@ -149,18 +167,18 @@ impl Provider for Currencycloud {
             ("api_key", credentials.api_key.as_bytes()),
         ] {
             for piece in [
-                b"--".as_slice(),
+                PART_START,
                 BOUNDARY.as_bytes(),
-                b"\r\nContent-Disposition: form-data; name=\"",
+                PART_NAME,
                 name.as_bytes(),
-                b"\"\r\n\r\n",
+                PART_VALUE,
                 value,
-                b"\r\n",
+                PART_END,
             ] {
                 body.extend(piece, "login body")?;
             }
         }
-        for piece in [b"--".as_slice(), BOUNDARY.as_bytes(), b"--\r\n"] {
+        for piece in [PART_START, BOUNDARY.as_bytes(), MULTIPART_END] {
             body.extend(piece, "login body")?;
         }
         Ok(())
@@ -223,10 +241,10 @@ impl Provider for Currencycloud {
             // A payment's strong customer authentication is refused or
             // missing: the token is fine, and a replay would send the same
             // wrong one-time password again.
-            401 => match error_of(response) {
-                Error::Api(mut api) if is_payment_sca(&api) => {
-                    api.kind = ErrorKind::PaymentSca;
-                    Reply::Fatal(Error::Api(api))
+            401 => match parse_error(response) {
+                Ok(mut read) if read.speaks_of_sca => {
+                    read.error.kind = ErrorKind::PaymentSca;
+                    Reply::Fatal(Error::Api(read.error))
                 }
                 _ => Reply::TokenRefused,
             },
@@ -236,17 +254,12 @@ impl Provider for Currencycloud {
     }
 }
 
-/// Whether an error speaks of a payment's strong customer authentication
-/// (`sca_check_failed`, `sca_required`, `x-sca-token`, ...), as its code,
-/// an entry's code, field or message. Only the token's own refusal
-/// (`auth_failed`, or a code we do not know) ends the session's token.
-fn is_payment_sca(api: &ApiError) -> bool {
-    let sca = |text: &str| text.starts_with("sca_") || text.starts_with("x-sca");
-    sca(&api.code)
-        || api
-            .fields
-            .iter()
-            .any(|field| sca(&field.code) || sca(&field.field) || sca(&field.message))
+/// Whether a word of an error body speaks of a payment's strong customer
+/// authentication (`sca_check_failed`, `sca_required`, `x-sca-token`, ...).
+/// Only the token's own refusal (`auth_failed`, or a code we do not know)
+/// ends the session's token.
+fn is_sca_word(text: &str) -> bool {
+    text.starts_with("sca_") || text.starts_with("x-sca")
 }
 
 /// Reads `{"auth_token": "..."}` into the token buffer.
@@ -275,17 +288,24 @@ fn read_token<R: Response + ?Sized>(
 /// let response = ResponseParts::new(401, body).with_headers(&[("X-Request-Id", b"r-1")]);
 /// let Error::Api(error) = error_of(&response) else { panic!() };
 /// assert_eq!(error.code, "auth_failed");
-/// assert_eq!(error.fields[0].field, "username");
+/// assert_eq!(error.field.unwrap().field, "username");
 /// assert_eq!(error.request_id, "r-1");
 /// ```
 pub fn error_of<R: Response + ?Sized>(response: &R) -> Error {
     match parse_error(response) {
-        Ok(error) => Error::Api(error),
+        Ok(read) => Error::Api(read.error),
         Err(error) => error,
     }
 }
 
-fn parse_error<R: Response + ?Sized>(response: &R) -> Result<ApiError, Error> {
+/// An error answer, and whether any of its words (the code, a field's
+/// name, code or message) speaks of a payment's SCA.
+struct ReadError {
+    error: ApiError,
+    speaks_of_sca: bool,
+}
+
+fn parse_error<R: Response + ?Sized>(response: &R) -> Result<ReadError, Error> {
     #[derive(Deserialize, Default)]
     #[serde(default)]
     struct ErrorBody {
@@ -294,16 +314,26 @@ fn parse_error<R: Response + ?Sized>(response: &R) -> Result<ApiError, Error> {
     }
 
     let (mut error, body) = error_body::<_, ErrorBody>(response, "X-Request-Id")?;
+    let speaks_of_sca = is_sca_word(&body.error_code) || body.error_messages.speak_of_sca;
     error.code = body.error_code;
-    error.fields = body.error_messages.0;
-    Ok(error)
+    error.field = body.error_messages.first;
+    error.field_count = body.error_messages.count;
+    Ok(ReadError {
+        error,
+        speaks_of_sca,
+    })
 }
 
 /// `error_messages`: an object whose keys are field names (any names: the
 /// seed says `username`, other references `api_key`) and whose values are
-/// lists of `{code, message, params}`. Flattened into field errors.
+/// lists of `{code, message, params}`. The first problem is kept, the
+/// others counted and searched for SCA words.
 #[derive(Default)]
-struct FieldMessages(heapless::Vec<FieldError, 4>);
+struct FieldMessages {
+    first: Option<FieldError>,
+    count: u16,
+    speak_of_sca: bool,
+}
 
 impl<'de> Deserialize<'de> for FieldMessages {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -317,14 +347,14 @@ impl<'de> Deserialize<'de> for FieldMessages {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FieldMessages, A::Error> {
-                let mut fields = heapless::Vec::new();
+                let mut messages = FieldMessages::default();
                 while let Some(field) = map.next_key::<Text<32>>()? {
                     map.next_value_seed(FieldEntries {
                         field: &field,
-                        out: &mut fields,
+                        out: &mut messages,
                     })?;
                 }
-                Ok(FieldMessages(fields))
+                Ok(messages)
             }
         }
 
@@ -332,10 +362,10 @@ impl<'de> Deserialize<'de> for FieldMessages {
     }
 }
 
-/// The list of problems of one field, appended to the flat list.
+/// The list of problems of one field, added to the messages read so far.
 struct FieldEntries<'f> {
     field: &'f Text<32>,
-    out: &'f mut heapless::Vec<FieldError, 4>,
+    out: &'f mut FieldMessages,
 }
 
 impl<'de> DeserializeSeed<'de> for FieldEntries<'_> {
@@ -346,13 +376,14 @@ impl<'de> DeserializeSeed<'de> for FieldEntries<'_> {
     }
 }
 
-/// One problem of a field: `{code, message, params}`.
+/// One problem of a field: `{code, message, params}`. The message is read
+/// for its SCA words only; the parameters are skipped.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Entry {
     code: Text<64>,
     message: Text<128>,
-    params: ParamObject,
+    params: IgnoredAny,
 }
 
 impl<'de> Visitor<'de> for FieldEntries<'_> {
@@ -364,15 +395,14 @@ impl<'de> Visitor<'de> for FieldEntries<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(entry) = seq.next_element::<Entry>()? {
-            let error = FieldError {
-                field: self.field.clone(),
-                code: entry.code,
-                message: entry.message,
-                params: entry.params.0,
-            };
-            self.out
-                .push(error)
-                .map_err(|_| overflow::<A::Error>(self.out.capacity()))?;
+            let out = &mut *self.out;
+            out.speak_of_sca |= [self.field.as_str(), &entry.code, &entry.message]
+                .into_iter()
+                .any(is_sca_word);
+            out.count = out.count.saturating_add(1);
+            if out.first.is_none() {
+                out.first = Some(FieldError::new(self.field.clone(), entry.code));
+            }
         }
         Ok(())
     }

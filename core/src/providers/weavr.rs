@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{CredentialError, CredentialProblem, Error, ErrorKind, FieldError, StepUpError};
 use crate::grant::Level;
-use crate::json::{self, ParamObject, RawStr, Text};
+use crate::json::{self, FirstOf, RawStr, Text};
 use crate::kit::{
     checked_credential, error_body, is_passing, store_json_token, unreadable_success,
 };
@@ -556,8 +556,9 @@ fn forbidden_code<R: Response + ?Sized>(response: &R) -> Option<Text<64>> {
 /// let body = br#"{"message":"Bad request","syntaxErrors":{"invalidFields":[
 ///     {"params":[],"fieldName":"email","error":"REQUIRED"}]}}"#;
 /// let Error::Api(error) = error_of(&ResponseParts::new(400, body)) else { panic!() };
-/// assert_eq!(error.fields[0].field, "email");
-/// assert_eq!(error.fields[0].code, "REQUIRED");
+/// let field = error.field.unwrap();
+/// assert_eq!(field.field, "email");
+/// assert_eq!(field.code, "REQUIRED");
 /// ```
 pub fn error_of<R: Response + ?Sized>(response: &R) -> Error {
     #[derive(Deserialize, Default)]
@@ -565,12 +566,11 @@ pub fn error_of<R: Response + ?Sized>(response: &R) -> Error {
     struct InvalidField {
         field_name: Text<32>,
         error: Text<64>,
-        params: ParamObject,
     }
     #[derive(Deserialize, Default)]
     #[serde(default, rename_all = "camelCase")]
     struct SyntaxErrors {
-        invalid_fields: heapless::Vec<InvalidField, 4>,
+        invalid_fields: FirstOf<InvalidField>,
     }
     #[derive(Deserialize, Default)]
     #[serde(default, rename_all = "camelCase")]
@@ -586,14 +586,10 @@ pub fn error_of<R: Response + ?Sized>(response: &R) -> Error {
     };
     error.code = parsed.error_code;
     error.message = parsed.message;
-    for field in parsed.syntax_errors.invalid_fields {
-        // Cannot overflow: both lists hold four.
-        let _ = error.fields.push(FieldError {
-            field: field.field_name,
-            code: field.error,
-            message: Text::default(),
-            params: field.params.0,
-        });
-    }
+    let fields = parsed.syntax_errors.invalid_fields;
+    error.field = fields
+        .first
+        .map(|field| FieldError::new(field.field_name, field.error));
+    error.field_count = fields.count;
     Error::Api(error)
 }
