@@ -13,13 +13,14 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use authsession_core::jwt::decode_claims;
+use authsession_core::kit::LoginOutcome;
 use authsession_core::providers::access_key::{AccessKey, AccessKeyCredentials};
 use authsession_core::providers::weavr::{IdentityType, Weavr, WeavrCredentials};
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
 use authsession_core::wire::{httparse, read_response};
 use authsession_core::{
-    Event, Instant, Level, LoginOutcome, LoginStep, Provider, Response, ResponseParts, Session,
-    SessionState, Verdict,
+    Event, Instant, Level, LoginStep, Provider, Response, ResponseParts, Session, SessionState,
+    Verdict,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

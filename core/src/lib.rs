@@ -126,7 +126,6 @@ mod event;
 mod grant;
 mod json;
 pub mod jwt;
-pub mod kit;
 mod provider;
 pub mod providers;
 mod response;
@@ -144,15 +143,10 @@ pub use error::{
 };
 pub use event::{Event, ExpiryReason};
 pub use grant::{Grant, Level, NotReady, Ticket, Verdict};
-pub use json::{Text, parse as parse_json, write as write_json};
-pub use provider::{
-    AfterStepUpFailure, Channel, LoginOutcome, LoginStep, NewToken, Provider, Reply,
-    RequestSecrets, RetryHint, SessionRequest, StepUpOutcome, is_header_safe,
-};
-pub use response::{Response, ResponseParts, is_success, retry_after};
+pub use json::Text;
+pub use provider::{Channel, LoginStep, Provider, kit};
+pub use response::{Response, ResponseParts};
 pub use secret::{Buffer, SecretBuf};
 pub use session::{CodePrompt, PromptReason, Session, SessionState, StepUpRefused, StepUpState};
 pub use time::Instant;
-pub use transmit::{
-    Header, HeaderValue, Headers, MAX_HEADERS, Method, RequestHead, RequestId, Transmit,
-};
+pub use transmit::{Header, HeaderValue, Headers, MAX_HEADERS, Method, RequestId, Transmit};

@@ -2,11 +2,9 @@
 //! body, the reply to a call) and the JWT claims decoding, fed fuzz bytes.
 
 use authsession_core::jwt::decode_claims;
+use authsession_core::kit::{Classification, LoginOutcome, is_header_safe, retry_after};
 use authsession_core::providers::access_key::{self, AccessKey};
-use authsession_core::{
-    Error, Level, LoginOutcome, LoginStep, Provider, Reply, Response, SecretBuf, is_header_safe,
-    retry_after,
-};
+use authsession_core::{Error, Level, LoginStep, Provider, Response, SecretBuf};
 
 use crate::frame::Frame;
 
@@ -58,10 +56,12 @@ pub fn access_key_replies(data: &[u8]) {
     for level in [Level::Account, Level::User, Level::SteppedUp] {
         let reply = provider.classify(level, &response);
         match (response.status(), level) {
-            (401, Level::Account) => assert!(matches!(reply, Reply::Fatal(_)), "{reply:?}"),
-            (401, _) => assert_eq!(reply, Reply::TokenRefused),
-            (429, _) => assert_eq!(reply, Reply::RateLimited(retry_after(&response))),
-            _ => assert_eq!(reply, Reply::Fine),
+            (401, Level::Account) => {
+                assert!(matches!(reply, Classification::Fatal(_)), "{reply:?}");
+            }
+            (401, _) => assert_eq!(reply, Classification::TokenRefused),
+            (429, _) => assert_eq!(reply, Classification::RateLimited(retry_after(&response))),
+            _ => assert_eq!(reply, Classification::Fine),
         }
     }
 }

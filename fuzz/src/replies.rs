@@ -5,12 +5,15 @@
 
 use core::fmt::Write as _;
 
+use authsession_core::kit::{
+    Classification, LoginOutcome, SessionRequest, StepUpOutcome, is_header_safe, is_success,
+    retry_after,
+};
 use authsession_core::providers::weavr::IdentityType;
 use authsession_core::providers::{Currencycloud, Weavr, currencycloud, weavr};
 use authsession_core::{
-    ApiError, Channel, Error, ErrorKind, Level, LoginOutcome, LoginStep, Provider, Reply, Response,
-    ResponseParts, SecretBuf, SessionRequest, StepUpOutcome, is_header_safe, is_success,
-    retry_after,
+    ApiError, Channel, Error, ErrorKind, Level, LoginStep, Provider, Response, ResponseParts,
+    SecretBuf,
 };
 
 use crate::frame::Frame;
@@ -171,14 +174,16 @@ fn check_error(error: &Error, response: &ResponseParts<'_>, request_id_header: &
 /// call's own error); one to a call that carried none cannot (it is the
 /// account's key, or the call's own business). Only `401`, `403` and `429`
 /// concern the session.
-fn check_classified(reply: &Reply, level: Level, response: &ResponseParts<'_>) {
+fn check_classified(reply: &Classification, level: Level, response: &ResponseParts<'_>) {
     match (response.status(), level) {
-        (401, Level::Account) => assert!(!matches!(reply, Reply::TokenRefused), "{reply:?}"),
+        (401, Level::Account) => {
+            assert!(!matches!(reply, Classification::TokenRefused), "{reply:?}");
+        }
         (401, _) => assert!(
             matches!(
                 reply,
-                Reply::TokenRefused
-                    | Reply::Fatal(Error::Api(ApiError {
+                Classification::TokenRefused
+                    | Classification::Fatal(Error::Api(ApiError {
                         kind: ErrorKind::PaymentSca,
                         ..
                     }))
@@ -186,13 +191,13 @@ fn check_classified(reply: &Reply, level: Level, response: &ResponseParts<'_>) {
             "{reply:?}"
         ),
         (403 | 429, _) => {}
-        _ => assert_eq!(*reply, Reply::Fine),
+        _ => assert_eq!(*reply, Classification::Fine),
     }
 }
 
-fn check_reply(reply: &Reply, response: &ResponseParts<'_>) {
+fn check_reply(reply: &Classification, response: &ResponseParts<'_>) {
     printable(reply);
-    if let Reply::RateLimited(wait) = reply {
+    if let Classification::RateLimited(wait) = reply {
         assert_eq!(response.status(), 429);
         assert_eq!(*wait, retry_after(response));
     }

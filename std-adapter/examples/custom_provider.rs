@@ -2,8 +2,11 @@
 //! heard of: "Acme", which hands out tokens at `POST /oauth/token` to a
 //! client that authenticates with HTTP Basic, answers
 //! `{"access_token", "token_type", "expires_in"}`, and takes the token as
-//! `Authorization: Bearer`. The whole protocol is the `impl Provider` below;
-//! the session brings the rest (single-flight login, refresh ahead of
+//! `Authorization: Bearer`. The whole protocol is the `impl Provider` below:
+//! the token request and the reading of its answer. The trait's defaults
+//! put the token on calls as `Bearer` and read a `401` as a refused token;
+//! the kit (`authsession_core::kit`) checks credentials and tokens; the
+//! session brings the rest (single-flight login, refresh ahead of
 //! `expires_in`, backoff, replay after a `401`, secrets kept out of logs).
 //!
 //! Run it with `cargo run -p authsession-std --example custom_provider`: it
@@ -12,10 +15,11 @@
 use std::fmt;
 use std::time::Duration;
 
+use authsession_core::kit::{
+    self, LoginOutcome, NewToken, RequestHead, RequestSecrets, SessionRequest,
+};
 use authsession_core::{
-    ApiError, Error, HeaderValue, Headers, Level, LoginOutcome, LoginStep, Method, NewToken,
-    Provider, Reply, RequestHead, RequestSecrets, Response, SecretBuf, SessionRequest, Text, kit,
-    parse_json,
+    ApiError, Error, HeaderValue, LoginStep, Method, Provider, Response, SecretBuf, Text,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -32,9 +36,8 @@ pub struct AcmeCredentials {
 impl AcmeCredentials {
     pub fn new(client_id: &str, client_secret: &str) -> Result<Self, Error> {
         let encoded = STANDARD.encode(format!("{client_id}:{client_secret}"));
-        Ok(AcmeCredentials {
-            basic: SecretBuf::from_text(&encoded, "Basic credential")?,
-        })
+        let basic = kit::checked_credential("client credentials", &encoded)?;
+        Ok(AcmeCredentials { basic })
     }
 }
 
@@ -44,6 +47,11 @@ impl fmt::Debug for AcmeCredentials {
     }
 }
 
+/// Acme's error bodies are not read: the status says all.
+fn error_of<R: Response + ?Sized>(answer: &R) -> Error {
+    Error::Api(ApiError::status(answer.status()))
+}
+
 impl Provider for Acme {
     type Credentials = AcmeCredentials;
     type Token = SecretBuf<1024>;
@@ -51,38 +59,24 @@ impl Provider for Acme {
 
     const NAME: &'static str = "Acme";
 
-    fn idle_timeout(&self) -> Option<Duration> {
-        None
-    }
-
     fn has_logout(&self) -> bool {
         false
     }
 
-    fn write_body(
-        &self,
-        _request: SessionRequest,
-        _secrets: &RequestSecrets<'_, AcmeCredentials, Self::Token>,
-        body: &mut Self::Body,
-    ) -> Result<(), Error> {
-        body.extend(b"grant_type=client_credentials", "token request")
-    }
-
-    fn head<'a>(
+    /// The one request of the session's own: the token request.
+    fn describe<'a>(
         &'a self,
         _request: SessionRequest,
-        credentials: &'a AcmeCredentials,
-        _token: &'a Self::Token,
+        secrets: RequestSecrets<'a, AcmeCredentials, Self::Token>,
+        body: &mut Self::Body,
     ) -> Result<RequestHead<'a>, Error> {
+        body.extend(b"grant_type=client_credentials", "token request")?;
         let mut head = RequestHead::new(Method::Post, "/oauth/token");
-        head.headers.push(
-            "Authorization",
-            HeaderValue::secret("Basic ", credentials.basic.as_str()),
-        )?;
-        head.headers.push(
-            "Content-Type",
-            HeaderValue::plain("application/x-www-form-urlencoded"),
-        )?;
+        let basic = secrets.credentials.basic.as_str();
+        head.headers
+            .push("Authorization", HeaderValue::secret("Basic ", basic))?;
+        let form = HeaderValue::plain("application/x-www-form-urlencoded");
+        head.headers.push("Content-Type", form)?;
         Ok(head)
     }
 
@@ -99,39 +93,15 @@ impl Provider for Acme {
         }
         let read_token = || {
             let granted: Granted =
-                parse_json(response.body(), "token response", response.status())?;
+                kit::parse_json(response.body(), "token response", response.status())?;
             kit::store_token(granted.access_token.as_bytes(), token)?;
+            let lifetime = granted.expires_in.map(Duration::from_secs);
             Ok(NewToken {
-                lifetime: granted.expires_in.map(Duration::from_secs),
+                lifetime,
                 ..NewToken::default()
             })
         };
-        // An error answer's body is not read: its status says all.
-        kit::login_outcome(response, read_token, |answer| {
-            Error::Api(ApiError::status(answer.status()))
-        })
-    }
-
-    fn call_headers<'a>(
-        &'a self,
-        level: Level,
-        _credentials: &'a AcmeCredentials,
-        token: &'a Self::Token,
-        headers: &mut Headers<'a>,
-    ) -> Result<(), Error> {
-        match level {
-            Level::Account => Ok(()),
-            _ => headers.push(
-                "Authorization",
-                HeaderValue::secret("Bearer ", token.as_str()),
-            ),
-        }
-    }
-
-    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Reply {
-        kit::classify(level, response, |answer| {
-            Error::Api(ApiError::status(answer.status()))
-        })
+        kit::login_outcome(response, read_token, error_of)
     }
 }
 

@@ -347,7 +347,7 @@ fn headers_are_found_by_name_in_any_case() {
     assert_eq!(response.headers().len(), 3);
     assert_eq!(response.head_len(), answer.len());
     assert_eq!(
-        authsession_core::retry_after(&response),
+        authsession_core::kit::retry_after(&response),
         Some(core::time::Duration::from_secs(7))
     );
 }

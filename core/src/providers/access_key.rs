@@ -16,11 +16,11 @@ use crate::json::{self, Text, overflow};
 use crate::jwt::{Claims, JwtError, decode_claims};
 use crate::kit::{checked_credential, error_body, login_outcome, store_token};
 use crate::provider::{
-    LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, SessionRequest,
+    Classification, LoginOutcome, LoginStep, NewToken, Provider, RequestSecrets, SessionRequest,
 };
 use crate::response::Response;
 use crate::secret::SecretBuf;
-use crate::transmit::{HeaderValue, Headers, Method, RequestHead};
+use crate::transmit::{HeaderValue, Method, RequestHead};
 
 /// The path of the login.
 pub const LOGIN_PATH: &str = "/login";
@@ -96,12 +96,12 @@ impl Provider for AccessKey {
         false
     }
 
-    fn write_body(
-        &self,
+    fn describe<'a>(
+        &'a self,
         request: SessionRequest,
-        secrets: &RequestSecrets<'_, AccessKeyCredentials, Self::Token>,
+        secrets: RequestSecrets<'a, AccessKeyCredentials, Self::Token>,
         body: &mut Self::Body,
-    ) -> Result<(), Error> {
+    ) -> Result<RequestHead<'a>, Error> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Login<'a> {
@@ -109,26 +109,15 @@ impl Provider for AccessKey {
             secret: &'a str,
         }
         if request != SessionRequest::Login(LoginStep::FIRST) {
-            return Ok(());
+            return Err(Error::Unsupported {
+                what: "this request",
+            });
         }
         let login = Login {
             access_key: secrets.credentials.access_key.as_str(),
             secret: secrets.credentials.secret.as_str(),
         };
-        json::write(&login, body, "login body")
-    }
-
-    fn head<'a>(
-        &'a self,
-        request: SessionRequest,
-        _credentials: &'a AccessKeyCredentials,
-        _token: &'a Self::Token,
-    ) -> Result<RequestHead<'a>, Error> {
-        if request != SessionRequest::Login(LoginStep::FIRST) {
-            return Err(Error::Unsupported {
-                what: "this request",
-            });
-        }
+        json::write(&login, body, "login body")?;
         let mut head = RequestHead::new(Method::Post, LOGIN_PATH);
         head.headers
             .push("Content-Type", HeaderValue::plain("application/json"))?;
@@ -144,24 +133,7 @@ impl Provider for AccessKey {
         login_outcome(response, || read_token(response, token), error_of)
     }
 
-    fn call_headers<'a>(
-        &'a self,
-        level: Level,
-        _credentials: &'a AccessKeyCredentials,
-        token: &'a Self::Token,
-        headers: &mut Headers<'a>,
-    ) -> Result<(), Error> {
-        match level {
-            Level::Account => Ok(()),
-            Level::User => headers.push(
-                "Authorization",
-                HeaderValue::secret("Bearer ", token.as_str()),
-            ),
-            Level::SteppedUp => Err(Error::Unsupported { what: "step-up" }),
-        }
-    }
-
-    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Reply {
+    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Classification {
         crate::kit::classify(level, response, error_of)
     }
 }

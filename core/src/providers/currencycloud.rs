@@ -13,7 +13,7 @@ use crate::grant::Level;
 use crate::json::{self, RawStr, Text};
 use crate::kit::{checked_credential, error_body, login_outcome, store_json_token};
 use crate::provider::{
-    LoginOutcome, LoginStep, NewToken, Provider, Reply, RequestSecrets, SessionRequest,
+    Classification, LoginOutcome, LoginStep, NewToken, Provider, RequestSecrets, SessionRequest,
 };
 use crate::response::Response;
 use crate::secret::SecretBuf;
@@ -152,46 +152,15 @@ impl Provider for Currencycloud {
         Some(self.idle_timeout)
     }
 
-    fn write_body(
-        &self,
-        request: SessionRequest,
-        secrets: &RequestSecrets<'_, CurrencycloudCredentials, Self::Token>,
-        body: &mut Self::Body,
-    ) -> Result<(), Error> {
-        if request != SessionRequest::Login(LoginStep::FIRST) {
-            return Ok(());
-        }
-        let credentials = secrets.credentials;
-        for (name, value) in [
-            ("login_id", credentials.login_id.as_bytes()),
-            ("api_key", credentials.api_key.as_bytes()),
-        ] {
-            for piece in [
-                PART_START,
-                BOUNDARY.as_bytes(),
-                PART_NAME,
-                name.as_bytes(),
-                PART_VALUE,
-                value,
-                PART_END,
-            ] {
-                body.extend(piece, "login body")?;
-            }
-        }
-        for piece in [PART_START, BOUNDARY.as_bytes(), MULTIPART_END] {
-            body.extend(piece, "login body")?;
-        }
-        Ok(())
-    }
-
-    fn head<'a>(
+    fn describe<'a>(
         &'a self,
         request: SessionRequest,
-        _credentials: &'a CurrencycloudCredentials,
-        token: &'a Self::Token,
+        secrets: RequestSecrets<'a, CurrencycloudCredentials, Self::Token>,
+        body: &mut Self::Body,
     ) -> Result<RequestHead<'a>, Error> {
         match request {
             SessionRequest::Login(LoginStep::FIRST) => {
+                write_login(secrets.credentials, body)?;
                 let mut head = RequestHead::new(Method::Post, LOGIN_PATH);
                 head.headers
                     .push("Content-Type", HeaderValue::plain(MULTIPART_CONTENT_TYPE))?;
@@ -199,8 +168,10 @@ impl Provider for Currencycloud {
             }
             SessionRequest::Logout => {
                 let mut head = RequestHead::new(Method::Post, LOGOUT_PATH);
-                head.headers
-                    .push("X-Auth-Token", HeaderValue::secret("", token.as_str()))?;
+                head.headers.push(
+                    "X-Auth-Token",
+                    HeaderValue::secret("", secrets.token.as_str()),
+                )?;
                 Ok(head)
             }
             _ => Err(Error::Unsupported {
@@ -233,25 +204,52 @@ impl Provider for Currencycloud {
         }
     }
 
-    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Reply {
+    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Classification {
         match response.status() {
             // A call sent without a token cannot have had it refused: it
             // needed one.
-            401 if level == Level::Account => Reply::Fatal(error_of(response)),
+            401 if level == Level::Account => Classification::Fatal(error_of(response)),
             // A payment's strong customer authentication is refused or
             // missing: the token is fine, and a replay would send the same
             // wrong one-time password again.
             401 => match parse_error(response) {
                 Ok(mut read) if read.speaks_of_sca => {
                     read.error.kind = ErrorKind::PaymentSca;
-                    Reply::Fatal(Error::Api(read.error))
+                    Classification::Fatal(Error::Api(read.error))
                 }
-                _ => Reply::TokenRefused,
+                _ => Classification::TokenRefused,
             },
-            429 => Reply::RateLimited(crate::response::retry_after(response)),
-            _ => Reply::Fine,
+            429 => Classification::RateLimited(crate::response::retry_after(response)),
+            _ => Classification::Fine,
         }
     }
+}
+
+/// Writes the multipart login body: `login_id` and `api_key`.
+fn write_login(
+    credentials: &CurrencycloudCredentials,
+    body: &mut SecretBuf<BODY_CAPACITY>,
+) -> Result<(), Error> {
+    for (name, value) in [
+        ("login_id", credentials.login_id.as_bytes()),
+        ("api_key", credentials.api_key.as_bytes()),
+    ] {
+        for piece in [
+            PART_START,
+            BOUNDARY.as_bytes(),
+            PART_NAME,
+            name.as_bytes(),
+            PART_VALUE,
+            value,
+            PART_END,
+        ] {
+            body.extend(piece, "login body")?;
+        }
+    }
+    for piece in [PART_START, BOUNDARY.as_bytes(), MULTIPART_END] {
+        body.extend(piece, "login body")?;
+    }
+    Ok(())
 }
 
 /// Whether a word of an error body speaks of a payment's strong customer

@@ -15,7 +15,7 @@ use crate::kit::{
     checked_credential, error_body, is_passing, store_json_token, unreadable_success,
 };
 use crate::provider::{
-    AfterStepUpFailure, Channel, LoginOutcome, LoginStep, NewToken, Provider, Reply,
+    AfterStepUpFailure, Channel, Classification, LoginOutcome, LoginStep, NewToken, Provider,
     RequestSecrets, RetryHint, SessionRequest, StepUpOutcome, is_header_safe,
 };
 use crate::response::{Response, is_success, retry_after};
@@ -209,12 +209,12 @@ impl Provider for Weavr {
         self.resend_interval
     }
 
-    fn write_body(
-        &self,
+    fn describe<'a>(
+        &'a self,
         request: SessionRequest,
-        secrets: &RequestSecrets<'_, WeavrCredentials, Self::Token>,
+        secrets: RequestSecrets<'a, WeavrCredentials, Self::Token>,
         body: &mut Self::Body,
-    ) -> Result<(), Error> {
+    ) -> Result<RequestHead<'a>, Error> {
         #[derive(Serialize)]
         struct Password<'a> {
             value: &'a str,
@@ -234,46 +234,37 @@ impl Provider for Weavr {
             verification_code: &'a str,
         }
 
-        match request {
+        let credentials = secrets.credentials;
+        let (method, path) = match request {
             SessionRequest::Login(LOGIN_STEP) => {
                 let login = Login {
-                    email: secrets.credentials.email.as_str(),
+                    email: credentials.email.as_str(),
                     password: Password {
-                        value: secrets.credentials.password.as_str(),
+                        value: credentials.password.as_str(),
                     },
                 };
-                json::write(&login, body, "login body")
+                json::write(&login, body, "login body")?;
+                (Method::Post, LOGIN_PATH)
             }
+            SessionRequest::Login(IDENTITIES_STEP) => (Method::Get, IDENTITIES_PATH),
             SessionRequest::Login(EXCHANGE_STEP) => {
                 let identity = self
                     .chosen
                     .as_ref()
                     .ok_or(Error::AmbiguousIdentity { count: 0 })?;
-                json::write(&Exchange { identity }, body, "access token body")
+                json::write(&Exchange { identity }, body, "access token body")?;
+                (Method::Post, ACCESS_TOKEN_PATH)
             }
-            SessionRequest::VerifyCode(_) => {
+            SessionRequest::StartStepUp(channel) => (Method::Post, challenge_path(channel)),
+            SessionRequest::VerifyCode(channel) => {
+                let path = verify_path(channel)?;
                 let verify = Verify {
                     verification_code: secrets.one_time_code,
                 };
-                json::write(&verify, body, "verification body")
+                json::write(&verify, body, "verification body")?;
+                (Method::Post, path)
             }
-            _ => Ok(()),
-        }
-    }
-
-    fn head<'a>(
-        &'a self,
-        request: SessionRequest,
-        credentials: &'a WeavrCredentials,
-        token: &'a Self::Token,
-    ) -> Result<RequestHead<'a>, Error> {
-        let (method, path, json_body) = match request {
-            SessionRequest::Login(LOGIN_STEP) => (Method::Post, LOGIN_PATH, true),
-            SessionRequest::Login(IDENTITIES_STEP) => (Method::Get, IDENTITIES_PATH, false),
-            SessionRequest::Login(EXCHANGE_STEP) => (Method::Post, ACCESS_TOKEN_PATH, true),
-            SessionRequest::StartStepUp(channel) => (Method::Post, challenge_path(channel), false),
-            SessionRequest::VerifyCode(channel) => (Method::Post, verify_path(channel)?, true),
-            SessionRequest::Logout => (Method::Post, LOGOUT_PATH, false),
+            SessionRequest::Logout => (Method::Post, LOGOUT_PATH),
             SessionRequest::Login(_) => {
                 return Err(Error::Unsupported {
                     what: "this login step",
@@ -285,13 +276,14 @@ impl Provider for Weavr {
             "api-key",
             HeaderValue::secret("", credentials.api_key.as_str()),
         )?;
+        // The login is the one request made before there is a token.
         if request != SessionRequest::Login(LOGIN_STEP) {
             head.headers.push(
                 "Authorization",
-                HeaderValue::secret("Bearer ", token.as_str()),
+                HeaderValue::secret("Bearer ", secrets.token.as_str()),
             )?;
         }
-        if json_body {
+        if !body.as_bytes().is_empty() {
             head.headers
                 .push("Content-Type", HeaderValue::plain(JSON))?;
         }
@@ -336,16 +328,16 @@ impl Provider for Weavr {
         Ok(())
     }
 
-    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Reply {
+    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Classification {
         match response.status() {
             // Without a token, a 401 can only mean the account's key.
-            401 if level == Level::Account => Reply::Fatal(error_of(response)),
-            401 => Reply::TokenRefused,
+            401 if level == Level::Account => Classification::Fatal(error_of(response)),
+            401 => Classification::TokenRefused,
             403 if forbidden_code(response).as_deref() == Some("STEP_UP_REQUIRED") => {
-                Reply::StepUpRequired
+                Classification::StepUpRequired
             }
-            429 => Reply::RateLimited(retry_after(response)),
-            _ => Reply::Fine,
+            429 => Classification::RateLimited(retry_after(response)),
+            _ => Classification::Fine,
         }
     }
 

@@ -20,17 +20,20 @@ use crate::error::Error;
 use crate::event::{Event, ExpiryReason};
 use crate::grant::{Grant, Level, NotReady, Ticket, Verdict};
 use crate::provider::{
-    AfterStepUpFailure, LoginOutcome, LoginStep, Provider, Reply, RequestSecrets, RetryHint,
-    SessionRequest,
+    AfterStepUpFailure, Classification, LoginOutcome, LoginStep, Provider, RequestSecrets,
+    RetryHint, SessionRequest,
 };
 use crate::response::Response;
-use crate::secret::Buffer;
+use crate::secret::{Buffer, SecretBuf};
 use crate::time::Instant;
 use crate::transmit::{Headers, RequestId, Transmit};
 
 /// How many events the session holds before the caller drains them. One
 /// input produces at most three.
 const EVENT_CAPACITY: usize = 8;
+
+/// The longest one-time code the session takes.
+const ONE_TIME_CODE_MAX: usize = 16;
 
 /// Why a step-up action was refused locally, before anything was sent.
 #[non_exhaustive]
@@ -100,6 +103,9 @@ pub struct Session<P: Provider> {
     /// Where a login writes, so that a refresh leaves `token` alone.
     login_token: P::Token,
     body: P::Body,
+    /// The code of the verification in flight, kept (wiped) until its
+    /// answer so that the provider can describe the request when it goes.
+    one_time_code: SecretBuf<ONE_TIME_CODE_MAX>,
     state: State,
     generation: u64,
     next_request_id: u64,
@@ -145,6 +151,7 @@ impl<P: Provider> Session<P> {
             token: P::Token::default(),
             login_token: P::Token::default(),
             body: P::Body::default(),
+            one_time_code: SecretBuf::new(),
             state: State::LoggedOut,
             generation: 0,
             next_request_id: 0,
@@ -286,8 +293,8 @@ impl<P: Provider> Session<P> {
         now: Instant,
     ) -> Verdict {
         match self.provider.classify(ticket.level, response) {
-            Reply::Fine => Verdict::Ok,
-            Reply::TokenRefused => {
+            Classification::Fine => Verdict::Ok,
+            Classification::TokenRefused => {
                 // Only the first refusal of the current token ends it; the
                 // others of the same burst (or older ones) just replay.
                 let current = ticket.generation == self.generation;
@@ -300,7 +307,7 @@ impl<P: Provider> Session<P> {
                 }
                 Verdict::Replay
             }
-            Reply::StepUpRequired => {
+            Classification::StepUpRequired => {
                 // Only a refusal of a call sent under the current token and
                 // the current step-up says that step-up is needed now.
                 let current =
@@ -319,13 +326,13 @@ impl<P: Provider> Session<P> {
                 }
                 Verdict::StepUp
             }
-            Reply::RateLimited(wait) => Verdict::RateLimited {
+            Classification::RateLimited(wait) => Verdict::RateLimited {
                 until: now
                     + wait.map_or(self.config.rate_limit_wait, |wait| {
                         self.config.capped_retry_after(wait)
                     }),
             },
-            Reply::Fatal(error) => Verdict::Fatal(error),
+            Classification::Fatal(error) => Verdict::Fatal(error),
         }
     }
 
@@ -443,10 +450,21 @@ impl<P: Provider> Session<P> {
             .filter(|in_flight| !in_flight.sent)?;
         in_flight.sent = true;
         let (id, request) = (in_flight.id, in_flight.request);
-        // The head was built once when the request was queued; the provider
-        // answers the same now.
-        let token = self.token_for(request);
-        let head = self.provider.head(request, &self.credentials, token).ok()?;
+        // Described once already, when it was queued, from the same inputs:
+        // the provider answers the same now. (If it did not, the request
+        // is not sent, and its deadline fails it.)
+        self.body.clear();
+        let secrets = request_secrets(
+            request,
+            &self.credentials,
+            &self.token,
+            &self.login_token,
+            &self.one_time_code,
+        );
+        let head = self
+            .provider
+            .describe(request, secrets, &mut self.body)
+            .ok()?;
         Some(Transmit {
             id,
             method: head.method,
@@ -498,7 +516,8 @@ impl<P: Provider> Session<P> {
         [state_timer, request_deadline].into_iter().flatten().min()
     }
 
-    /// Writes `request` into the body buffer and makes it the one in flight.
+    /// Makes `request` the one in flight, once the provider has described
+    /// it (the error if it cannot).
     fn queue(
         &mut self,
         request: SessionRequest,
@@ -506,21 +525,18 @@ impl<P: Provider> Session<P> {
         now: Instant,
     ) -> Result<(), Error> {
         self.in_flight = None;
-        self.body.clear();
-        // Borrowed field by field, so that the body can be written meanwhile.
-        let token = match request {
-            SessionRequest::Login(_) => &self.login_token,
-            _ => &self.token,
-        };
-        let secrets = RequestSecrets {
-            credentials: &self.credentials,
-            token,
-            one_time_code,
-        };
+        self.clear_request();
+        self.one_time_code
+            .extend(one_time_code.as_bytes(), "one-time code")?;
+        let secrets = request_secrets(
+            request,
+            &self.credentials,
+            &self.token,
+            &self.login_token,
+            &self.one_time_code,
+        );
         self.provider
-            .write_body(request, &secrets, &mut self.body)?;
-        self.provider
-            .head(request, &self.credentials, token)
+            .describe(request, secrets, &mut self.body)
             .map(drop)?;
         self.next_request_id = self.next_request_id.wrapping_add(1);
         self.in_flight = Some(InFlight {
@@ -532,20 +548,17 @@ impl<P: Provider> Session<P> {
         Ok(())
     }
 
-    /// The token buffer a request carries: logins their own (an
-    /// intermediate token), everything else the active token.
-    fn token_for(&self, request: SessionRequest) -> &P::Token {
-        match request {
-            SessionRequest::Login(_) => &self.login_token,
-            _ => &self.token,
-        }
+    /// Wipes what the request in flight carried: its body and its code.
+    fn clear_request(&mut self) {
+        self.body.clear();
+        self.one_time_code.clear();
     }
 
     /// Takes the request in flight if `id` names it, wiping its body.
     fn take_in_flight(&mut self, id: RequestId) -> Option<SessionRequest> {
         let in_flight = self.in_flight.filter(|in_flight| in_flight.id == id)?;
         self.in_flight = None;
-        self.body.clear();
+        self.clear_request();
         Some(in_flight.request)
     }
 
@@ -554,7 +567,7 @@ impl<P: Provider> Session<P> {
         self.challenges.reset();
         self.token.clear();
         self.login_token.clear();
-        self.body.clear();
+        self.clear_request();
         self.in_flight = None;
     }
 
@@ -565,5 +578,24 @@ impl<P: Provider> Session<P> {
         }
         // Cannot fail: a place was just made.
         let _ = self.events.push_back(kind);
+    }
+}
+
+/// What `request` carries: a login its own token buffer (an intermediate
+/// token between steps), anything else the active token.
+fn request_secrets<'a, C, T>(
+    request: SessionRequest,
+    credentials: &'a C,
+    token: &'a T,
+    login_token: &'a T,
+    one_time_code: &'a SecretBuf<ONE_TIME_CODE_MAX>,
+) -> RequestSecrets<'a, C, T> {
+    RequestSecrets {
+        credentials,
+        token: match request {
+            SessionRequest::Login(_) => login_token,
+            _ => token,
+        },
+        one_time_code: one_time_code.as_str(),
     }
 }

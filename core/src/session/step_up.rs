@@ -2,6 +2,7 @@
 //! for a challenge, submitting the one-time code, taking a push result, and
 //! what each answer means.
 
+use super::ONE_TIME_CODE_MAX;
 use super::state::{State, StepUpState};
 use super::{EventKind, Session, StepUpRefused};
 use crate::error::{ApiError, Error, ErrorKind, StepUpError};
@@ -207,8 +208,8 @@ impl<P: Provider> Session<P> {
         let StepUpState::CodeSent(channel) = self.step_up_state() else {
             return Err(StepUpRefused::NothingToAnswer);
         };
-        let well_formed =
-            (1..=16).contains(&code.len()) && code.bytes().all(|byte| byte.is_ascii_alphanumeric());
+        let well_formed = (1..=ONE_TIME_CODE_MAX).contains(&code.len())
+            && code.bytes().all(|byte| byte.is_ascii_alphanumeric());
         if !well_formed {
             return Err(StepUpRefused::InvalidCode);
         }

@@ -11,15 +11,30 @@
 //! - [`error_body`]: an error answer's status, request id and body;
 //! - [`classify`]: the default reading of an application answer (`401` a
 //!   refused token, `429` a rate limit with its `Retry-After`);
-//! - [`redacted`]: a `Debug` for credentials that shows none of them.
+//! - [`redacted`]: a `Debug` for credentials that shows none of them;
+//! - [`parse_json`] and [`write_json`]: bodies read and written without a
+//!   heap, every string in a [`Text`](crate::Text) of fixed capacity.
+//!
+//! It also holds the types only an implementor of
+//! [`Provider`](crate::Provider) meets: the requests it describes
+//! ([`SessionRequest`], [`RequestHead`], [`RequestSecrets`]) and what it
+//! reads from their answers ([`LoginOutcome`], [`StepUpOutcome`],
+//! [`Classification`]).
 
 use serde::Deserialize;
+
+pub use crate::json::{parse as parse_json, write as write_json};
+pub use crate::provider::{
+    AfterStepUpFailure, Classification, LoginOutcome, NewToken, RequestSecrets, RetryHint,
+    SessionRequest, StepUpOutcome, is_header_safe,
+};
+pub use crate::response::{is_success, retry_after};
+pub use crate::transmit::RequestHead;
 
 use crate::error::{ApiError, CredentialError, CredentialProblem, Error, TokenProblem};
 use crate::grant::Level;
 use crate::json::{self, RawStr};
-use crate::provider::{LoginOutcome, NewToken, Reply, RetryHint, is_header_safe};
-use crate::response::{Response, is_success, retry_after};
+use crate::response::Response;
 use crate::secret::{Buffer, SecretBuf};
 
 /// A credential kept in a buffer of `N` bytes: not empty, no control
@@ -138,12 +153,12 @@ pub fn classify<R: Response + ?Sized>(
     level: Level,
     response: &R,
     error_of: impl FnOnce(&R) -> Error,
-) -> Reply {
+) -> Classification {
     match response.status() {
-        401 if level == Level::Account => Reply::Fatal(error_of(response)),
-        401 => Reply::TokenRefused,
-        429 => Reply::RateLimited(retry_after(response)),
-        _ => Reply::Fine,
+        401 if level == Level::Account => Classification::Fatal(error_of(response)),
+        401 => Classification::TokenRefused,
+        429 => Classification::RateLimited(retry_after(response)),
+        _ => Classification::Fine,
     }
 }
 

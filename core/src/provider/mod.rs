@@ -7,14 +7,16 @@
 //! login, backoff, generations, secrets. A provider for a new API is one
 //! file; see the built-in ones in [`crate::providers`].
 
+pub mod kit;
+
 use core::fmt;
 use core::time::Duration;
 
-use crate::error::Error;
+use crate::error::{ApiError, Error};
 use crate::grant::Level;
 use crate::response::{Response, retry_after};
 use crate::secret::Buffer;
-use crate::transmit::{Headers, RequestHead};
+use crate::transmit::{HeaderValue, Headers, RequestHead};
 
 /// One step of a login; most APIs need one, Weavr two or three.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,9 +68,11 @@ impl Channel {
     }
 }
 
-/// The secrets a request body may need. The one-time code is handed
-/// through once, when a code is submitted, and is never stored by the
-/// session outside the body buffer (wiped when the answer arrives).
+/// What a request may carry besides what the provider holds: the
+/// credentials, a token, and the one-time code of a step-up. The code is
+/// handed through only for [`SessionRequest::VerifyCode`]; the session
+/// keeps it in a wiped buffer until the answer arrives, and never
+/// elsewhere.
 #[derive(Debug)]
 pub struct RequestSecrets<'a, C, T> {
     /// The user's credentials.
@@ -173,9 +177,11 @@ impl RetryHint {
     }
 }
 
-/// What an application response means, as the provider reads it.
+/// What an application response means for the session, as the provider
+/// reads it; the session turns it into the caller's [`Verdict`](crate::Verdict).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reply {
+#[non_exhaustive]
+pub enum Classification {
     /// Nothing for the session (success, or an error of the call itself).
     Fine,
     /// The token was refused (`401`).
@@ -204,8 +210,11 @@ pub trait Provider {
     /// The API's name, for logs and errors.
     const NAME: &'static str;
 
-    /// How long the server keeps an unused token, if it says.
-    fn idle_timeout(&self) -> Option<Duration>;
+    /// How long the server keeps an unused token, if it says (by default
+    /// it does not: the token lasts until its lifetime or a `401`).
+    fn idle_timeout(&self) -> Option<Duration> {
+        None
+    }
 
     /// Whether the API has a logout endpoint. Without one, `logout()`
     /// forgets the token locally.
@@ -224,23 +233,19 @@ pub trait Provider {
         Duration::ZERO
     }
 
-    /// Writes the body of `request` into `body` (empty when called). A
-    /// request without a body writes nothing.
-    fn write_body(
-        &self,
-        request: SessionRequest,
-        secrets: &RequestSecrets<'_, Self::Credentials, Self::Token>,
-        body: &mut Self::Body,
-    ) -> Result<(), Error>;
-
-    /// The method, path and headers of `request`. Called once when the
-    /// request is queued (an error then ends it) and again when it is sent,
-    /// so it must give the same answer both times.
-    fn head<'a>(
+    /// Describes `request` whole: writes its body into `body` (empty when
+    /// called; a request without a body writes nothing) and returns its
+    /// method, path and headers.
+    ///
+    /// The session calls it when it queues the request (an error then ends
+    /// the request: a login is rejected, a step-up fails) and again, with
+    /// the same inputs, when it hands the request out, so what it returns
+    /// must depend on those inputs alone.
+    fn describe<'a>(
         &'a self,
         request: SessionRequest,
-        credentials: &'a Self::Credentials,
-        token: &'a Self::Token,
+        secrets: RequestSecrets<'a, Self::Credentials, Self::Token>,
+        body: &mut Self::Body,
     ) -> Result<RequestHead<'a>, Error>;
 
     /// Reads the answer to a login step. A token goes into `token` (wiped
@@ -253,17 +258,35 @@ pub trait Provider {
     ) -> LoginOutcome;
 
     /// Adds the headers an application call at `level` needs. `token` is
-    /// empty for [`Level::Account`].
+    /// empty for [`Level::Account`]. By default a call with a token
+    /// carries it as `Authorization: Bearer`, and an account-level call
+    /// carries nothing.
     fn call_headers<'a>(
         &'a self,
         level: Level,
         credentials: &'a Self::Credentials,
         token: &'a Self::Token,
         headers: &mut Headers<'a>,
-    ) -> Result<(), Error>;
+    ) -> Result<(), Error> {
+        let _ = credentials;
+        match level {
+            Level::Account => Ok(()),
+            Level::User | Level::SteppedUp => headers.push(
+                "Authorization",
+                HeaderValue::secret("Bearer ", token.as_str()),
+            ),
+        }
+    }
 
-    /// What an application response at `level` means for the session.
-    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Reply;
+    /// What an application response at `level` means for the session. By
+    /// default, [`kit::classify`](crate::kit::classify)'s reading with the
+    /// status as the error: a `401` refuses the token, a `429` is a rate
+    /// limit.
+    fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Classification {
+        crate::kit::classify(level, response, |answer| {
+            Error::Api(ApiError::status(answer.status()))
+        })
+    }
 
     /// Reads the answer to a step-up request. Only called when
     /// [`supports_step_up`](Self::supports_step_up) is true.
