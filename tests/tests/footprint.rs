@@ -5,7 +5,8 @@
 //!
 //! `cargo test -p authsession-tests --test footprint -- --nocapture` prints
 //! the table; the test fails if a session grows past its buffers by more
-//! than the bookkeeping allowed below.
+//! than the bookkeeping allowed below, if a Currencycloud session outgrows
+//! 2 KiB, or if the error outgrows 512 bytes.
 
 use core::mem::size_of;
 
@@ -17,8 +18,14 @@ use authsession_core::{Error, Event, Grant, Provider, Session, Transmit};
 
 /// The bytes a session may hold besides its two token buffers, its body
 /// buffer and its credentials: state, timers, events, the last error (which
-/// keeps the server's error body inline) and the provider itself.
-const BOOKKEEPING_MAX: usize = 4096;
+/// keeps the server's error inline) and the provider itself.
+const BOOKKEEPING_MAX: usize = 1280;
+
+/// The error travels by value in results and events: it stays small.
+const ERROR_MAX: usize = 512;
+
+/// A Currencycloud session, whose tokens are short, fits in 2 KiB.
+const CURRENCYCLOUD_SESSION_MAX: usize = 2048;
 
 struct Row {
     provider: &'static str,
@@ -73,6 +80,11 @@ fn session_sizes() {
             row.provider
         );
     }
+    assert!(
+        rows[0].session <= CURRENCYCLOUD_SESSION_MAX,
+        "Session<Currencycloud> is {} bytes",
+        rows[0].session
+    );
     println!();
     println!("| type | size_of |");
     println!("| --- | ---: |");
@@ -90,4 +102,9 @@ fn session_sizes() {
     ] {
         println!("| `{name}` | {size} |");
     }
+    assert!(
+        size_of::<Error>() <= ERROR_MAX,
+        "Error is {} bytes",
+        size_of::<Error>()
+    );
 }
