@@ -3,8 +3,8 @@
 //! one rule (drain `poll_transmit` and `poll_event` after every input) and
 //! records every output as owned values ([`Sent`], [`Granted`], [`Seen`]),
 //! so that a test reads like the protocol; and each provider's fixtures
-//! ([`currencycloud`], whose items are also at the crate root, and
-//! [`weavr`]).
+//! ([`currencycloud`], whose items are also at the crate root,
+//! [`weavr`] and [`access_key`]).
 //!
 //! ```
 //! use authsession_tests::{Harness, LOGIN_OK, Seen};
@@ -19,6 +19,7 @@
 // A test fixture may fail loudly: its panics are the tests' failures.
 #![allow(clippy::expect_used)]
 
+pub mod access_key;
 pub mod currencycloud;
 pub mod harness;
 pub mod model;
