@@ -200,9 +200,35 @@ pub enum ErrorKind {
     /// A step-up request was refused.
     StepUp(StepUpError),
     /// A payment's strong customer authentication failed or is missing
-    /// (Currencycloud's `401` `sca_required`, `x-sca-token`): about the
-    /// payment, never about the session's token.
-    PaymentSca,
+    /// (Currencycloud's `401` `sca_required`, `x-sca-token`, and the `400`s
+    /// of a create that does not match its challenge): about the payment,
+    /// never about the session's token.
+    PaymentSca(PaymentScaError),
+}
+
+/// Why a payment's strong customer authentication failed (Currencycloud's
+/// `sca_check_failed` family).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PaymentScaError {
+    /// `sca_required`: the payment needs a challenge and came without one.
+    Required,
+    /// `x-sca-token`: the code is wrong; the challenge stands.
+    CodeRefused,
+    /// `x-sca-token has expired`: the challenge is over; validate again
+    /// for a new code.
+    CodeExpired,
+    /// The challenge's code was already used for a payment.
+    CodeUsed,
+    /// Too many wrong codes for the challenge (five): it is over.
+    TooManyAttempts,
+    /// `invalid_request_body`: the payment differs from the one validated.
+    BodyChanged,
+    /// `invalid_x_sca_id`, `missing_x_sca_token`, `invalid_extra_x_sca_id`:
+    /// the challenge's headers are missing or wrong.
+    BadChallenge,
+    /// Another refusal that speaks of SCA.
+    Other,
 }
 
 /// Why a step-up request was refused (Weavr's `409` codes and the rest).

@@ -40,6 +40,11 @@ const OVERFLOW_MARKER: &str = "authsession-overflow:";
 pub struct Text<const N: usize>(heapless::String<N, u16>);
 
 impl<const N: usize> Text<N> {
+    /// The empty text.
+    pub const fn new_empty() -> Self {
+        Text(heapless::String::new())
+    }
+
     /// The text `text`, or [`Error::Overflow`] if it is longer than `N` bytes.
     pub fn new(text: &str) -> Result<Self, Error> {
         heapless::String::try_from(text)

@@ -120,6 +120,8 @@
 #![no_std]
 
 mod backoff;
+pub mod call_step_up;
+mod challenge;
 mod config;
 mod error;
 mod event;
@@ -136,10 +138,12 @@ mod transmit;
 #[cfg(feature = "embedded-io")]
 pub mod wire;
 
+pub use call_step_up::{CallAnswer, CallStepUp, Validated};
+pub use challenge::{CodePrompt, PromptReason};
 pub use config::Config;
 pub use error::{
-    ApiError, CredentialError, CredentialProblem, Error, ErrorKind, FieldError, StepUpError,
-    TokenProblem,
+    ApiError, CredentialError, CredentialProblem, Error, ErrorKind, FieldError, PaymentScaError,
+    StepUpError, TokenProblem,
 };
 pub use event::{Event, ExpiryReason};
 pub use grant::{Grant, Level, NotReady, Ticket, Verdict};
@@ -147,6 +151,6 @@ pub use json::Text;
 pub use provider::{Channel, LoginStep, Provider, kit};
 pub use response::{Response, ResponseParts};
 pub use secret::{Buffer, SecretBuf};
-pub use session::{CodePrompt, PromptReason, Session, SessionState, StepUpRefused, StepUpState};
+pub use session::{Session, SessionState, StepUpRefused, StepUpState};
 pub use time::Instant;
 pub use transmit::{Header, HeaderValue, Headers, MAX_HEADERS, Method, RequestId, Transmit};

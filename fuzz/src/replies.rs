@@ -184,7 +184,7 @@ fn check_classified(reply: &Classification, level: Level, response: &ResponsePar
                 reply,
                 Classification::TokenRefused
                     | Classification::Fatal(Error::Api(ApiError {
-                        kind: ErrorKind::PaymentSca,
+                        kind: ErrorKind::PaymentSca(_),
                         ..
                     }))
             ),

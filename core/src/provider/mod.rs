@@ -12,6 +12,7 @@ pub mod kit;
 use core::fmt;
 use core::time::Duration;
 
+use crate::call_step_up::CallStepUp;
 use crate::error::{ApiError, Error};
 use crate::grant::Level;
 use crate::response::{Response, retry_after};
@@ -286,6 +287,15 @@ pub trait Provider {
         crate::kit::classify(level, response, |answer| {
             Error::Api(ApiError::status(answer.status()))
         })
+    }
+
+    /// The challenge an application call needs of its own, if any: call
+    /// step-up, as Currencycloud's payments with SCA (the call is
+    /// validated first, then sent with the user's code). By default no
+    /// call needs one.
+    fn call_step_up(&self, method: &str, path: &str) -> Option<CallStepUp> {
+        let _ = (method, path);
+        None
     }
 
     /// Reads the answer to a step-up request. Only called when

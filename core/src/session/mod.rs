@@ -11,10 +11,9 @@ mod step_up;
 
 pub use state::{SessionState, StepUpState};
 use state::{State, Throttles};
-use step_up::Challenges;
-pub use step_up::{CodePrompt, PromptReason};
 
 use crate::backoff::Jitter;
+use crate::challenge::{Challenges, ONE_TIME_CODE_MAX};
 use crate::config::Config;
 use crate::error::Error;
 use crate::event::{Event, ExpiryReason};
@@ -31,9 +30,6 @@ use crate::transmit::{Headers, RequestId, Transmit};
 /// How many events the session holds before the caller drains them. One
 /// input produces at most three.
 const EVENT_CAPACITY: usize = 8;
-
-/// The longest one-time code the session takes.
-const ONE_TIME_CODE_MAX: usize = 16;
 
 /// Why a step-up action was refused locally, before anything was sent.
 #[non_exhaustive]
@@ -161,7 +157,7 @@ impl<P: Provider> Session<P> {
             last_error: None,
             throttles: Throttles::default(),
             step_ups: 0,
-            challenges: Challenges::default(),
+            challenges: Challenges::new(),
             jitter: Jitter::new(config.seed),
         }
     }

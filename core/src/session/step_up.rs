@@ -2,113 +2,14 @@
 //! for a challenge, submitting the one-time code, taking a push result, and
 //! what each answer means.
 
-use super::ONE_TIME_CODE_MAX;
 use super::state::{State, StepUpState};
 use super::{EventKind, Session, StepUpRefused};
+use crate::challenge::{CodePrompt, PromptReason};
 use crate::error::{ApiError, Error, ErrorKind, StepUpError};
 use crate::event::ExpiryReason;
 use crate::grant::NotReady;
 use crate::provider::{AfterStepUpFailure, Channel, Provider, SessionRequest, StepUpOutcome};
 use crate::time::Instant;
-use zeroize::Zeroize;
-
-/// Why the user is asked for a one-time code, so that an application can
-/// tell its user what happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PromptReason {
-    /// The first challenge of this step-up: a code was just sent.
-    FirstAsk,
-    /// The server refused the last code; the challenge stands, so the user
-    /// may type another (never the same one: the session refuses it).
-    CodeRefused,
-    /// The code expired. There is no code to type: the user may ask for a
-    /// new challenge (a new code is sent) or give up.
-    CodeExpired,
-    /// A new challenge was sent after an earlier one of this step-up.
-    NewChallenge,
-}
-
-/// What the session asks of the user during a step-up: see
-/// [`Session::code_prompt`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CodePrompt {
-    /// The channel of the challenge.
-    pub channel: Channel,
-    /// Why the user is asked.
-    pub reason: PromptReason,
-    /// How many codes the user may still type for this challenge, when the
-    /// API says (Weavr's `ONE_CHALLENGE_LIMIT_REMAINING`: one).
-    pub tries_left: Option<u32>,
-}
-
-/// The most codes refused for one challenge that the session remembers;
-/// after that it accepts no more for it (the APIs lock out long before).
-const REFUSED_CODES: usize = 8;
-
-/// What the session remembers of the challenges of one step-up.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct Challenges {
-    /// Challenges whose code was sent, in this step-up.
-    sent: u32,
-    /// The channel of the last challenge.
-    channel: Option<Channel>,
-    /// Why the user is asked now.
-    reason: Option<PromptReason>,
-    tries_left: Option<u32>,
-    /// Fingerprints of the codes the server refused for the current
-    /// challenge (invariant 11): a code is never kept, only its hash.
-    refused: heapless::Vec<u64, REFUSED_CODES>,
-    /// The fingerprint of the code being verified.
-    verifying: Option<u64>,
-}
-
-impl Challenges {
-    /// A new challenge's code is on its way.
-    fn code_sent(&mut self, channel: Channel) {
-        self.channel = Some(channel);
-        self.reason = Some(if self.sent == 0 {
-            PromptReason::FirstAsk
-        } else {
-            PromptReason::NewChallenge
-        });
-        self.sent = self.sent.saturating_add(1);
-        self.tries_left = None;
-        self.forget_codes();
-    }
-
-    /// The code being verified was refused; the challenge stands.
-    fn code_refused(&mut self, tries_left: Option<u32>) {
-        if let Some(fingerprint) = self.verifying.take() {
-            // Full: `submit_code` then refuses every code of this challenge.
-            let _ = self.refused.push(fingerprint);
-        }
-        self.reason = Some(PromptReason::CodeRefused);
-        self.tries_left = tries_left;
-    }
-
-    fn forget_codes(&mut self) {
-        self.refused.as_mut_slice().zeroize();
-        self.refused.clear();
-        self.verifying.zeroize();
-        self.verifying = None;
-    }
-
-    /// The step-up is over (passed, or the token is gone).
-    pub(super) fn reset(&mut self) {
-        self.forget_codes();
-        *self = Challenges::default();
-    }
-}
-
-/// A one-time code's fingerprint (FNV-1a): enough to know a code seen
-/// before, without keeping it.
-fn fingerprint(code: &str) -> u64 {
-    code.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
 
 impl<P: Provider> Session<P> {
     /// What the user is asked for now, if anything: a code for the
@@ -208,18 +109,7 @@ impl<P: Provider> Session<P> {
         let StepUpState::CodeSent(channel) = self.step_up_state() else {
             return Err(StepUpRefused::NothingToAnswer);
         };
-        let well_formed = (1..=ONE_TIME_CODE_MAX).contains(&code.len())
-            && code.bytes().all(|byte| byte.is_ascii_alphanumeric());
-        if !well_formed {
-            return Err(StepUpRefused::InvalidCode);
-        }
-        let code_fingerprint = fingerprint(code);
-        if self.challenges.refused.contains(&code_fingerprint) {
-            return Err(StepUpRefused::CodeAlreadyRefused);
-        }
-        if self.challenges.refused.is_full() {
-            return Err(StepUpRefused::TooManyCodes);
-        }
+        self.challenges.check_code(code)?;
         // A token that lapsed while the user typed must not carry the code.
         if let State::Active(times) = self.state
             && times.lapsed(now).is_some()
@@ -230,7 +120,7 @@ impl<P: Provider> Session<P> {
             self.fail_step_up(error, AfterStepUpFailure::RetryCode, now);
             return Ok(());
         }
-        self.challenges.verifying = Some(code_fingerprint);
+        self.challenges.verifying(code);
         self.set_step_up(StepUpState::Verifying(channel));
         Ok(())
     }

@@ -6,12 +6,17 @@ use core::fmt;
 use core::time::Duration;
 
 use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::error::{ApiError, CredentialError, CredentialProblem, Error, ErrorKind, FieldError};
+mod errors;
+
+pub use errors::error_of;
+use errors::payment_error;
+
+use crate::call_step_up::CallStepUp;
+use crate::error::{ApiError, CredentialError, CredentialProblem, Error, ErrorKind};
 use crate::grant::Level;
-use crate::json::{self, RawStr, Text};
-use crate::kit::{checked_credential, error_body, login_outcome, store_json_token};
+use crate::json::{self, RawStr};
+use crate::kit::{checked_credential, login_outcome, store_json_token};
 use crate::provider::{
     Classification, LoginOutcome, LoginStep, NewToken, Provider, RequestSecrets, SessionRequest,
 };
@@ -76,7 +81,25 @@ const fn part_len(name: &str, value_len: usize) -> usize {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Currencycloud {
     idle_timeout: Duration,
+    payment_sca: Option<PaymentSca>,
 }
+
+/// Strong customer authentication for payments, as Currencycloud's "SCA for
+/// API payments" guide has it: a `POST /v2/payments/create` is validated
+/// first (`/v2/payments/validate`, which sends the user a code), then sent
+/// with the challenge's id and the code. See
+/// [`CallStepUp`](crate::CallStepUp).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PaymentSca {
+    /// Send the code to the authenticated user rather than to the
+    /// account's contact (`x-sca-to-authenticated-user: true`).
+    pub to_authenticated_user: bool,
+}
+
+/// The path of a payment's creation, which needs SCA when it is on.
+pub const PAYMENT_CREATE_PATH: &str = "/v2/payments/create";
+/// The path where a payment is validated (and its code sent).
+pub const PAYMENT_VALIDATE_PATH: &str = "/v2/payments/validate";
 
 impl Currencycloud {
     /// The API's documented idle timeout: 30 minutes.
@@ -85,7 +108,22 @@ impl Currencycloud {
     /// The provider with another idle timeout (for a sandbox with short
     /// timers).
     pub const fn with_idle_timeout(idle_timeout: Duration) -> Self {
-        Currencycloud { idle_timeout }
+        Currencycloud {
+            idle_timeout,
+            payment_sca: None,
+        }
+    }
+
+    /// The provider with SCA on for payments: every
+    /// `POST /v2/payments/create` becomes validate, code, create.
+    pub const fn with_payment_sca(mut self, payment_sca: PaymentSca) -> Self {
+        self.payment_sca = Some(payment_sca);
+        self
+    }
+
+    /// Whether, and how, payments are authenticated.
+    pub const fn payment_sca(&self) -> Option<PaymentSca> {
+        self.payment_sca
     }
 }
 
@@ -204,6 +242,17 @@ impl Provider for Currencycloud {
         }
     }
 
+    fn call_step_up(&self, method: &str, path: &str) -> Option<CallStepUp> {
+        let sca = self.payment_sca?;
+        (method.eq_ignore_ascii_case("POST") && path == PAYMENT_CREATE_PATH).then(|| {
+            CallStepUp::new(
+                PAYMENT_VALIDATE_PATH,
+                sca.to_authenticated_user,
+                payment_error,
+            )
+        })
+    }
+
     fn classify<R: Response + ?Sized>(&self, level: Level, response: &R) -> Classification {
         match response.status() {
             // A call sent without a token cannot have had it refused: it
@@ -212,11 +261,11 @@ impl Provider for Currencycloud {
             // A payment's strong customer authentication is refused or
             // missing: the token is fine, and a replay would send the same
             // wrong one-time password again.
-            401 => match parse_error(response) {
-                Ok(mut read) if read.speaks_of_sca => {
-                    read.error.kind = ErrorKind::PaymentSca;
-                    Classification::Fatal(Error::Api(read.error))
-                }
+            401 => match payment_error(&response) {
+                error @ Error::Api(ApiError {
+                    kind: ErrorKind::PaymentSca(_),
+                    ..
+                }) => Classification::Fatal(error),
                 _ => Classification::TokenRefused,
             },
             429 => Classification::RateLimited(crate::response::retry_after(response)),
@@ -252,14 +301,6 @@ fn write_login(
     Ok(())
 }
 
-/// Whether a word of an error body speaks of a payment's strong customer
-/// authentication (`sca_check_failed`, `sca_required`, `x-sca-token`, ...).
-/// Only the token's own refusal (`auth_failed`, or a code we do not know)
-/// ends the session's token.
-fn is_sca_word(text: &str) -> bool {
-    text.starts_with("sca_") || text.starts_with("x-sca")
-}
-
 /// Reads `{"auth_token": "..."}` into the token buffer.
 fn read_token<R: Response + ?Sized>(
     response: &R,
@@ -273,135 +314,4 @@ fn read_token<R: Response + ?Sized>(
     }
     let body: LoginBody<'_> = json::parse(response.body(), "login response", response.status())?;
     store_json_token(body.auth_token, token)
-}
-
-/// The error a Currencycloud error answer carries.
-///
-/// ```
-/// use authsession_core::providers::currencycloud::error_of;
-/// use authsession_core::{Error, ResponseParts};
-///
-/// let body = br#"{"error_code":"auth_failed","error_messages":{"username":[
-///     {"code":"invalid_supplied_credentials","message":"Authentication failed","params":{}}]}}"#;
-/// let response = ResponseParts::new(401, body).with_headers(&[("X-Request-Id", b"r-1")]);
-/// let Error::Api(error) = error_of(&response) else { panic!() };
-/// assert_eq!(error.code, "auth_failed");
-/// assert_eq!(error.field.unwrap().field, "username");
-/// assert_eq!(error.request_id, "r-1");
-/// ```
-pub fn error_of<R: Response + ?Sized>(response: &R) -> Error {
-    match parse_error(response) {
-        Ok(read) => Error::Api(read.error),
-        Err(error) => error,
-    }
-}
-
-/// An error answer, and whether any of its words (the code, a field's
-/// name, code or message) speaks of a payment's SCA.
-struct ReadError {
-    error: ApiError,
-    speaks_of_sca: bool,
-}
-
-fn parse_error<R: Response + ?Sized>(response: &R) -> Result<ReadError, Error> {
-    #[derive(Deserialize, Default)]
-    #[serde(default)]
-    struct ErrorBody {
-        error_code: Text<64>,
-        error_messages: FieldMessages,
-    }
-
-    let (mut error, body) = error_body::<_, ErrorBody>(response, "X-Request-Id")?;
-    let speaks_of_sca = is_sca_word(&body.error_code) || body.error_messages.speak_of_sca;
-    error.code = body.error_code;
-    error.field = body.error_messages.first;
-    error.field_count = body.error_messages.count;
-    Ok(ReadError {
-        error,
-        speaks_of_sca,
-    })
-}
-
-/// `error_messages`: an object whose keys are field names (any names: the
-/// seed says `username`, other references `api_key`) and whose values are
-/// lists of `{code, message, params}`. The first problem is kept, the
-/// others counted and searched for SCA words.
-#[derive(Default)]
-struct FieldMessages {
-    first: Option<FieldError>,
-    count: u16,
-    speak_of_sca: bool,
-}
-
-impl<'de> Deserialize<'de> for FieldMessages {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct MessagesVisitor;
-
-        impl<'de> Visitor<'de> for MessagesVisitor {
-            type Value = FieldMessages;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of field errors")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FieldMessages, A::Error> {
-                let mut messages = FieldMessages::default();
-                while let Some(field) = map.next_key::<Text<32>>()? {
-                    map.next_value_seed(FieldEntries {
-                        field: &field,
-                        out: &mut messages,
-                    })?;
-                }
-                Ok(messages)
-            }
-        }
-
-        deserializer.deserialize_map(MessagesVisitor)
-    }
-}
-
-/// The list of problems of one field, added to the messages read so far.
-struct FieldEntries<'f> {
-    field: &'f Text<32>,
-    out: &'f mut FieldMessages,
-}
-
-impl<'de> DeserializeSeed<'de> for FieldEntries<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-/// One problem of a field: `{code, message, params}`. The message is read
-/// for its SCA words only; the parameters are skipped.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Entry {
-    code: Text<64>,
-    message: Text<128>,
-    params: IgnoredAny,
-}
-
-impl<'de> Visitor<'de> for FieldEntries<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list of field errors")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(entry) = seq.next_element::<Entry>()? {
-            let out = &mut *self.out;
-            out.speak_of_sca |= [self.field.as_str(), &entry.code, &entry.message]
-                .into_iter()
-                .any(is_sca_word);
-            out.count = out.count.saturating_add(1);
-            if out.first.is_none() {
-                out.first = Some(FieldError::new(self.field.clone(), entry.code));
-            }
-        }
-        Ok(())
-    }
 }
