@@ -271,15 +271,13 @@ impl CallStepUp {
             return CallAnswer::Passed;
         }
         let error = (self.read_error)(&response);
-        let problem = match &error {
-            Error::Api(ApiError {
-                kind: ErrorKind::PaymentSca(problem),
-                ..
-            }) => *problem,
-            _ => {
-                self.challenges.code_unjudged();
-                return CallAnswer::NotAboutStepUp;
-            }
+        let Error::Api(ApiError {
+            kind: ErrorKind::PaymentSca(problem),
+            ..
+        }) = error
+        else {
+            self.challenges.code_unjudged();
+            return CallAnswer::NotAboutStepUp;
         };
         match problem {
             PaymentScaError::CodeRefused => {

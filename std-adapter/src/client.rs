@@ -60,6 +60,23 @@ pub(crate) struct Shared<P: Provider> {
     last_transport: Option<TransportError>,
 }
 
+/// An application call as the caller gave it, its URL joined to the base.
+#[derive(Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub(crate) level: Level,
+    pub(crate) method: &'a http::Method,
+    pub(crate) url: &'a http::Uri,
+    pub(crate) headers: &'a http::HeaderMap,
+    pub(crate) body: &'a [u8],
+}
+
+/// A call's answer once any replay or step-up is done, and the session's
+/// error when it judged the answer fatal.
+pub(crate) struct Answered {
+    pub(crate) response: http::Response<Vec<u8>>,
+    pub(crate) fatal: Option<authsession_core::Error>,
+}
+
 /// Builds a [`Client`].
 #[derive(Debug)]
 #[must_use]
@@ -206,6 +223,36 @@ impl<P: Provider> Client<P> {
         self.send(Level::User, request)
     }
 
+    /// `POST path` with a `multipart/form-data` body of `fields`, as a
+    /// logged-in user: how Currencycloud's calls take their data. A
+    /// payment (`/v2/payments/create`) on a provider with payment SCA goes
+    /// through its challenge: see [`ClientBuilder::step_up`].
+    ///
+    /// ```no_run
+    /// # fn pay(client: &authsession_std::Client<authsession_core::providers::Currencycloud>)
+    /// # -> Result<(), authsession_std::Error> {
+    /// let payment = client.post_form("/v2/payments/create", &[
+    ///     ("currency", "EUR"),
+    ///     ("beneficiary_id", "b9e1a0a8-0b6f-4b7e-9d7c-2b8e3c1f5a10"),
+    ///     ("amount", "250.00"),
+    ///     ("reason", "Invoice 42"),
+    ///     ("reference", "INV-42"),
+    /// ])?;
+    /// # Ok(()) }
+    /// ```
+    pub fn post_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let (body, content_type) = crate::form::multipart(fields)?;
+        let request = http::Request::post(path)
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .map_err(|error| Error::from_http(&error, "POST"))?;
+        self.send(Level::User, request)
+    }
+
     /// `method path` with `body` at `level`.
     pub fn call(
         &self,
@@ -239,10 +286,41 @@ impl<P: Provider> Client<P> {
         // Refused before a token is asked for: a call to another origin
         // must not cost a login.
         let url = self.transport.base.join(&parts.uri.to_string())?;
+        let call = Call {
+            level,
+            method: &parts.method,
+            url: &url,
+            headers: &parts.headers,
+            body: &body,
+        };
+        let call_step_up = self
+            .lock()
+            .session
+            .provider()
+            .call_step_up(parts.method.as_str(), url.path());
+        if let Some(challenge) = call_step_up {
+            return self.send_with_call_step_up(&call, challenge);
+        }
+        let answered = self.send_call(&call, &http::HeaderMap::new())?;
+        match answered.fatal {
+            Some(error) => Err(Error::Api(error)),
+            None => Ok(answered.response),
+        }
+    }
+
+    /// Sends `call` with `extra` headers and the headers its level needs,
+    /// until the session is content: once more after a new login if its
+    /// token was refused, once more after a step-up if it needed one (when
+    /// a step-up callback was given).
+    pub(crate) fn send_call(
+        &self,
+        call: &Call<'_>,
+        extra: &http::HeaderMap,
+    ) -> Result<Answered, Error> {
         let mut replayed = false;
         let mut stepped_up = false;
         loop {
-            let (grant_headers, ticket) = match self.await_grant(level) {
+            let (grant_headers, ticket) = match self.await_grant(call.level) {
                 Err(Error::StepUpRequired) if self.step_up.is_some() && !stepped_up => {
                     stepped_up = true;
                     self.perform_step_up()?;
@@ -251,12 +329,13 @@ impl<P: Provider> Client<P> {
                 granted => granted?,
             };
             let mut outgoing = http::Request::builder()
-                .method(parts.method.clone())
-                .uri(url.clone())
-                .body(body.clone())
-                .map_err(|error| Error::from_http(&error, parts.method.as_str()))?;
+                .method(call.method.clone())
+                .uri(call.url.clone())
+                .body(call.body.to_vec())
+                .map_err(|error| Error::from_http(&error, call.method.as_str()))?;
             let headers = outgoing.headers_mut();
-            headers.clone_from(&parts.headers);
+            headers.clone_from(call.headers);
+            headers.extend(extra.clone());
             headers.extend(grant_headers);
             let response = self.transport.send(outgoing)?;
 
@@ -285,10 +364,20 @@ impl<P: Provider> Client<P> {
                         retry_after: until.saturating_duration_since(self.now()),
                     });
                 }
-                Verdict::Fatal(error) => return Err(Error::Api(error)),
+                Verdict::Fatal(error) => {
+                    return Ok(Answered {
+                        response,
+                        fatal: Some(error),
+                    });
+                }
                 // `Ok`, and any verdict this client does not know (it asks
                 // nothing of the client): the answer is the caller's.
-                _ => return Ok(response),
+                _ => {
+                    return Ok(Answered {
+                        response,
+                        fatal: None,
+                    });
+                }
             }
         }
     }

@@ -83,6 +83,11 @@ pub enum Error {
         /// The method as given.
         method: String,
     },
+    /// A form field's name is empty or holds a quote, CR or LF.
+    InvalidFormField {
+        /// The name as given.
+        name: String,
+    },
     /// A header name is not allowed in HTTP.
     InvalidHeaderName {
         /// The name as given.
@@ -132,6 +137,7 @@ impl fmt::Display for Error {
             Error::BaseUrl(error) => write!(f, "bad base URL: {error}"),
             Error::Path(error) => write!(f, "bad request target: {error}"),
             Error::InvalidMethod { method } => write!(f, "{method:?} is not an HTTP method"),
+            Error::InvalidFormField { name } => write!(f, "invalid form field name {name:?}"),
             Error::InvalidHeaderName { name } => write!(f, "invalid header name {name:?}"),
             Error::InvalidHeaderValue { name } => {
                 write!(f, "the value of header {name} is not allowed in HTTP")
@@ -197,6 +203,7 @@ impl Error {
             Error::BaseUrl(_)
                 | Error::Path(_)
                 | Error::InvalidMethod { .. }
+                | Error::InvalidFormField { .. }
                 | Error::InvalidHeaderName { .. }
                 | Error::InvalidHeaderValue { .. }
                 | Error::UnsupportedLevel { .. }

@@ -23,8 +23,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod call_step_up;
 mod client;
 mod error;
+mod form;
 mod origin;
 mod step_up;
 mod transport;

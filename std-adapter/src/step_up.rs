@@ -53,7 +53,7 @@ type Callback = dyn Fn(&CodePrompt) -> StepUpAnswer + Send + Sync;
 #[derive(Clone)]
 pub(crate) struct StepUp {
     channel: Channel,
-    callback: Arc<Callback>,
+    pub(crate) callback: Arc<Callback>,
 }
 
 impl StepUp {

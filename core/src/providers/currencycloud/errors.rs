@@ -169,7 +169,7 @@ impl<'de> Visitor<'de> for FieldEntries<'_> {
 /// SCA, if they speak of it. Only the token's own refusal (`auth_failed`,
 /// or words we do not know) is not about the payment.
 fn sca_problem(words: &[&str], message: &str) -> Option<PaymentScaError> {
-    let said = |code: &str| words.iter().any(|word| *word == code);
+    let said = |code: &str| words.contains(&code);
     if said("sca_required") {
         return Some(PaymentScaError::Required);
     }

@@ -116,6 +116,7 @@ impl Currencycloud {
 
     /// The provider with SCA on for payments: every
     /// `POST /v2/payments/create` becomes validate, code, create.
+    #[must_use]
     pub const fn with_payment_sca(mut self, payment_sca: PaymentSca) -> Self {
         self.payment_sca = Some(payment_sca);
         self
