@@ -37,8 +37,9 @@ pub struct Counters {
     pub unauthorized: u64,
     /// Successful logouts.
     pub logouts: u64,
-    /// Protected calls answered with a `2xx` (for Weavr, the calls on
-    /// managed accounts; not the login steps or step-up).
+    /// Protected calls answered with a `2xx` (for Currencycloud also the
+    /// payment validates and creates; for Weavr, the calls on managed
+    /// accounts, not the login steps or step-up).
     pub calls: u64,
     /// Logins refused by the login rate limit.
     pub rate_limited: u64,
@@ -55,6 +56,19 @@ pub struct Counters {
     /// Weavr SMS codes the sandbox checked, right or wrong: what a user's
     /// allowance of wrong codes is counted against.
     pub weavr_codes_checked: u64,
+    /// Currencycloud `POST /v2/payments/validate`s answered `200`, with or
+    /// without SCA.
+    pub payment_validations: u64,
+    /// Currencycloud payment SCA codes sent by SMS: one per validate that
+    /// answered `x-sca-type: SMS`.
+    pub payment_sms_sent: u64,
+    /// Currencycloud `POST /v2/payments/create`s whose `x-sca-token` the
+    /// sandbox compared with the code, right or wrong: what a challenge's
+    /// allowance of wrong codes is counted against.
+    pub payment_codes_checked: u64,
+    /// Currencycloud payments created (`POST /v2/payments/create` answered
+    /// `200`).
+    pub payments_created: u64,
     /// Access-key logins answered `201` with a token (also counted in
     /// `logins`).
     pub access_key_logins: u64,

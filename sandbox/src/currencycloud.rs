@@ -1,8 +1,12 @@
 //! Currencycloud's API as `PROVIDERS.md` §1 describes it: login by form
 //! (multipart or urlencoded) with the real API's validation, lockout and
 //! login rate limit; tokens that die after an idle time that every call
-//! restarts; logout; a few protected calls to spend a token on. Every
-//! answer is JSON and carries a fresh `X-Request-Id`.
+//! restarts; logout; a few protected calls to spend a token on; and SCA
+//! for API payments (`POST /v2/payments/validate`, `POST
+//! /v2/payments/create`, in [`payments`]). Every answer is JSON and
+//! carries a fresh `X-Request-Id`.
+
+mod payments;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -12,6 +16,10 @@ use serde_json::{Map, Value, json};
 use super::counters::Tally;
 use super::exchange::{Incoming, Reply};
 use super::{form, ids};
+use payments::Payments;
+
+pub use payments::CURRENCYCLOUD_SCA_CODE;
+pub(super) use payments::Rules as ScaRules;
 
 /// The login id of the user every sandbox starts with.
 ///
@@ -52,6 +60,7 @@ pub(super) struct Currencycloud {
     tokens: HashMap<String, Token>,
     /// Login requests within the last rate window, oldest first.
     recent_logins: VecDeque<Instant>,
+    payments: Payments,
 }
 
 #[derive(Debug)]
@@ -65,10 +74,18 @@ struct User {
 #[derive(Debug)]
 struct Token {
     last_used: Instant,
+    /// Whose token it is: what a payment's SCA challenge is bound to, so
+    /// that it outlives the token.
+    login_id: String,
 }
 
 impl Currencycloud {
-    pub fn new(idle_timeout: Duration, login_rate_limit: u32, lockout_after: u32) -> Self {
+    pub fn new(
+        idle_timeout: Duration,
+        login_rate_limit: u32,
+        lockout_after: u32,
+        sca: ScaRules,
+    ) -> Self {
         let mut api = Currencycloud {
             idle_timeout,
             login_rate_limit: usize::try_from(login_rate_limit).unwrap_or(usize::MAX),
@@ -76,6 +93,7 @@ impl Currencycloud {
             users: HashMap::new(),
             tokens: HashMap::new(),
             recent_logins: VecDeque::new(),
+            payments: Payments::new(sca),
         };
         api.add_user(CURRENCYCLOUD_LOGIN_ID, CURRENCYCLOUD_API_KEY);
         api
@@ -95,14 +113,24 @@ impl Currencycloud {
             ("POST", "/v2/authenticate/api") => self.login(tally, request, now),
             ("POST", "/v2/authenticate/close_session") => self.logout(tally, request, now),
             ("GET", "/v2/accounts/current") => {
-                self.protected(tally, request, now, || Reply::json(200, &account()))
+                self.protected(tally, request, now, |_, _, _| Reply::json(200, &account()))
             }
             ("GET", "/v2/balances/find") => {
-                self.protected(tally, request, now, || Reply::json(200, &balances()))
+                self.protected(tally, request, now, |_, _, _| Reply::json(200, &balances()))
             }
-            ("GET", "/v2/redirect") => self.protected(tally, request, now, || {
+            ("GET", "/v2/redirect") => self.protected(tally, request, now, |_, _, _| {
                 Reply::json(302, &json!({})).with_header("Location", REDIRECT_TARGET.to_owned())
             }),
+            ("POST", "/v2/payments/validate") => {
+                self.protected(tally, request, now, |tally, payments, login_id| {
+                    payments.validate(tally, request, login_id, now)
+                })
+            }
+            ("POST", "/v2/payments/create") => {
+                self.protected(tally, request, now, |tally, payments, login_id| {
+                    payments.create(tally, request, login_id, now)
+                })
+            }
             _ => plain_error(404),
         };
         stamped(reply)
@@ -157,14 +185,17 @@ impl Currencycloud {
         self.tokens
             .retain(|_, token| now.duration_since(token.last_used) < idle_timeout);
         let auth_token = ids::random_hex(32);
-        self.tokens
-            .insert(auth_token.clone(), Token { last_used: now });
+        let token = Token {
+            last_used: now,
+            login_id: login_id.to_owned(),
+        };
+        self.tokens.insert(auth_token.clone(), token);
         tally.logged_in(now);
         Reply::json(200, &json!({ "auth_token": auth_token }))
     }
 
     fn logout(&mut self, tally: &mut Tally, request: &Incoming, now: Instant) -> Reply {
-        let Some(token) = self.live_token(request, now) else {
+        let Some((token, _)) = self.live_token(request, now) else {
             tally.counters.unauthorized += 1;
             return auth_failed();
         };
@@ -173,32 +204,34 @@ impl Currencycloud {
         Reply::json(200, &json!({}))
     }
 
+    /// A call that needs a live token: `answer` gets the login id behind
+    /// it.
     fn protected(
         &mut self,
         tally: &mut Tally,
         request: &Incoming,
         now: Instant,
-        answer: impl FnOnce() -> Reply,
+        answer: impl FnOnce(&mut Tally, &mut Payments, &str) -> Reply,
     ) -> Reply {
-        if self.live_token(request, now).is_none() {
+        let Some((_, login_id)) = self.live_token(request, now) else {
             tally.counters.unauthorized += 1;
             return auth_failed();
-        }
-        let reply = answer();
+        };
+        let reply = answer(tally, &mut self.payments, &login_id);
         if (200..300).contains(&reply.status) {
             tally.counters.calls += 1;
         }
         reply
     }
 
-    /// The request's token if it is live, having restarted its idle timer;
-    /// an idle-expired token is forgotten.
-    fn live_token(&mut self, request: &Incoming, now: Instant) -> Option<String> {
+    /// The request's token and its login id if it is live, having
+    /// restarted its idle timer; an idle-expired token is forgotten.
+    fn live_token(&mut self, request: &Incoming, now: Instant) -> Option<(String, String)> {
         let token = request.header("X-Auth-Token")?;
-        let last_used = &mut self.tokens.get_mut(token)?.last_used;
-        if now.duration_since(*last_used) < self.idle_timeout {
-            *last_used = now;
-            return Some(token.to_owned());
+        let live = self.tokens.get_mut(token)?;
+        if now.duration_since(live.last_used) < self.idle_timeout {
+            live.last_used = now;
+            return Some((token.to_owned(), live.login_id.clone()));
         }
         self.tokens.remove(token);
         None

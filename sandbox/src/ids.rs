@@ -32,6 +32,21 @@ pub(super) fn random_hex(len: usize) -> String {
     hex
 }
 
+/// A new random UUID (version 4, RFC 4122 variant), lowercase and
+/// hyphenated: `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`.
+pub(super) fn uuid() -> String {
+    let hex = random_hex(32);
+    let variant = char::from(b"89ab"[usize::from(hex.as_bytes()[16]) % 4]);
+    format!(
+        "{}-{}-4{}-{variant}{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..]
+    )
+}
+
 /// `bytes` in unpadded base64url, the encoding of a JWT's parts.
 pub(super) fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -49,7 +64,7 @@ pub(super) fn base64url(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{base64url, random_hex};
+    use super::{base64url, random_hex, uuid};
 
     #[test]
     fn base64url_is_unpadded_and_url_safe() {
@@ -77,5 +92,24 @@ mod tests {
         );
         assert_ne!(first, random_hex(32));
         assert_eq!(random_hex(5).len(), 5);
+    }
+
+    #[test]
+    fn uuids_are_version_4_and_differ_between_draws() {
+        let first = uuid();
+        assert_eq!(first.len(), 36);
+        for (at, byte) in first.bytes().enumerate() {
+            if [8, 13, 18, 23].contains(&at) {
+                assert_eq!(byte, b'-', "{first}");
+            } else {
+                assert!(
+                    byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase(),
+                    "{first}"
+                );
+            }
+        }
+        assert_eq!(first.as_bytes()[14], b'4', "{first}");
+        assert!(b"89ab".contains(&first.as_bytes()[19]), "{first}");
+        assert_ne!(first, uuid());
     }
 }

@@ -7,6 +7,15 @@
 //! `/v2` is Currencycloud, `/multi` is Weavr, `/access-key` is the
 //! access-key JWT API; any other prefix gets a `404`.
 //!
+//! Currencycloud's endpoints: `POST /v2/authenticate/api` (login, by
+//! multipart or urlencoded form), `POST /v2/authenticate/close_session`,
+//! `GET /v2/accounts/current`, `GET /v2/balances/find`, `GET
+//! /v2/redirect` (a `302` to another host), and SCA for API payments:
+//! `POST /v2/payments/validate` and `POST /v2/payments/create`, whose SMS
+//! code is always [`CURRENCYCLOUD_SCA_CODE`] (the amount from which a
+//! payment needs one, the limit on codes sent and their lifetime are
+//! [`SandboxConfig`]'s `currencycloud_sca_*` fields).
+//!
 //! ```
 //! use std::io::{Read, Write};
 //! use std::net::TcpStream;
@@ -42,7 +51,7 @@ use hyper::body::{Bytes, Incoming as Body};
 
 pub use access_key::{ACCESS_KEY_ID, ACCESS_KEY_SECRET};
 pub use counters::Counters;
-pub use currencycloud::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID};
+pub use currencycloud::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, CURRENCYCLOUD_SCA_CODE};
 pub use faults::Fault;
 pub use weavr::{
     WEAVR_API_KEY, WEAVR_CORPORATE_ID, WEAVR_EMAIL, WEAVR_EXPIRED_EMAIL, WEAVR_MANAGED_ACCOUNT_ID,
@@ -85,6 +94,17 @@ pub struct SandboxConfig {
     /// Failed logins after which an account is disabled (4, as the real
     /// API).
     pub lockout_after: u32,
+    /// The amount from which a Currencycloud payment validated with
+    /// `x-sca-opt-in: true` needs an SMS code, in whole units of its
+    /// currency, compared with the payment's decimal amount (`99.99` is
+    /// below 100); below it the validate answers `x-sca-type: NONE` (100).
+    pub currencycloud_sca_threshold: u64,
+    /// SMS codes Currencycloud sends for the same payment (user and
+    /// fields) within 10 minutes; the validate after them gets `429` (5).
+    pub currencycloud_sca_sms_limit: u32,
+    /// How long a Currencycloud payment's SMS code can be used (10
+    /// minutes, as the real API).
+    pub currencycloud_sca_code_lifetime: Duration,
     /// Threads serving requests (16).
     pub worker_threads: usize,
     /// How long a Weavr token lives without a call (5 minutes, as the real
@@ -124,6 +144,9 @@ impl Default for SandboxConfig {
             idle_timeout: Duration::from_secs(30 * 60),
             login_rate_limit: 60,
             lockout_after: 4,
+            currencycloud_sca_threshold: 100,
+            currencycloud_sca_sms_limit: 5,
+            currencycloud_sca_code_lifetime: Duration::from_secs(10 * 60),
             worker_threads: 16,
             weavr_idle_timeout: Duration::from_secs(5 * 60),
             weavr_resend_interval: Duration::from_secs(15),
@@ -251,6 +274,11 @@ impl Sandbox {
                 config.idle_timeout,
                 config.login_rate_limit,
                 config.lockout_after,
+                currencycloud::ScaRules {
+                    threshold: config.currencycloud_sca_threshold,
+                    sms_limit: config.currencycloud_sca_sms_limit,
+                    code_lifetime: config.currencycloud_sca_code_lifetime,
+                },
             ),
             weavr: Weavr::new(weavr::Rules {
                 idle_timeout: config.weavr_idle_timeout,
