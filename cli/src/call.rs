@@ -8,7 +8,9 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use authsession_core::providers::access_key::{self, AccessKey, AccessKeyCredentials};
-use authsession_core::providers::currencycloud::{self, Currencycloud, CurrencycloudCredentials};
+use authsession_core::providers::currencycloud::{
+    self, Currencycloud, CurrencycloudCredentials, PaymentSca,
+};
 use authsession_core::providers::weavr::{self, IdentityType, Weavr, WeavrCredentials};
 use authsession_core::{Channel, CodePrompt, Level, PromptReason, Provider};
 use authsession_std::{Client, ClientBuilder, Error, HttpResponse, StepUpAnswer};
@@ -42,8 +44,16 @@ pub struct CallArgs {
     #[arg(long)]
     base_url: String,
     /// A request body (sent as JSON).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "form")]
     data: Option<String>,
+    /// A form field, KEY=VALUE, sent as multipart/form-data (what
+    /// Currencycloud's calls take); may be repeated.
+    #[arg(long = "form", value_name = "KEY=VALUE")]
+    form: Vec<String>,
+    /// Currencycloud: authenticate payments (`POST /v2/payments/create`)
+    /// with SCA: validate, the SMS code, then create.
+    #[arg(long)]
+    payment_sca: bool,
     /// An extra header, NAME:VALUE; may be repeated.
     #[arg(long = "header", value_name = "NAME:VALUE")]
     headers: Vec<String>,
@@ -59,10 +69,10 @@ pub struct CallArgs {
     /// Weavr: the identity to act for, TYPE:ID (CORPORATE:123 or CONSUMER:456).
     #[arg(long, value_name = "TYPE:ID")]
     identity: Option<String>,
-    /// Weavr: the SMS code for step-up, used for one verification only
-    /// (also from `AUTHSESSION_STEP_UP_CODE`, which keeps it out of the
-    /// process list); without it the command asks on the terminal, without
-    /// echo.
+    /// The SMS code for Weavr's step-up or a Currencycloud payment's SCA,
+    /// used for one verification only (also from
+    /// `AUTHSESSION_STEP_UP_CODE`, which keeps it out of the process list);
+    /// without it the command asks on the terminal, without echo.
     #[arg(
         long,
         value_name = "CODE",
@@ -108,6 +118,10 @@ pub fn run(args: &CallArgs) -> ExitCode {
     if args.verbose {
         crate::trace_to_stderr();
     }
+    if args.payment_sca && args.provider != ProviderName::Currencycloud {
+        eprintln!("error: --payment-sca is Currencycloud's");
+        return ExitCode::from(2);
+    }
     let result = match args.provider {
         ProviderName::Currencycloud => currencycloud_client(args).and_then(|c| call(c, args)),
         ProviderName::Weavr => weavr_client(args).and_then(|c| call(c, args)),
@@ -128,7 +142,16 @@ fn currencycloud_client(args: &CallArgs) -> Result<ClientBuilder<Currencycloud>,
         &env_var("CURRENCYCLOUD_API_KEY")?,
     )
     .map_err(|error| Failure::usage(format!("invalid credentials: {error}")))?;
-    Ok(Client::builder(Currencycloud::default(), credentials).base_url(&args.base_url))
+    let mut provider = Currencycloud::default();
+    if args.payment_sca {
+        provider = provider.with_payment_sca(PaymentSca::default());
+    }
+    let builder = Client::builder(provider, credentials).base_url(&args.base_url);
+    if !args.payment_sca {
+        return Ok(builder);
+    }
+    let source = CodeSource::of(args);
+    Ok(builder.step_up(Channel::Sms, move |prompt| source.answer(prompt)))
 }
 
 fn weavr_client(args: &CallArgs) -> Result<ClientBuilder<Weavr>, Failure> {
@@ -152,10 +175,7 @@ fn weavr_client(args: &CallArgs) -> Result<ClientBuilder<Weavr>, Failure> {
             .with_identity(kind, id)
             .map_err(|error| Failure::usage(format!("--identity: {error}")))?;
     }
-    let source = match args.step_up_code.clone() {
-        Some(code) => CodeSource::Given(Mutex::new(Some(code))),
-        None => CodeSource::Terminal,
-    };
+    let source = CodeSource::of(args);
     Ok(Client::builder(provider, credentials)
         .base_url(&args.base_url)
         .step_up(Channel::Sms, move |prompt| source.answer(prompt)))
@@ -171,6 +191,13 @@ enum CodeSource {
 }
 
 impl CodeSource {
+    fn of(args: &CallArgs) -> Self {
+        match args.step_up_code.clone() {
+            Some(code) => CodeSource::Given(Mutex::new(Some(code))),
+            None => CodeSource::Terminal,
+        }
+    }
+
     fn answer(&self, prompt: &CodePrompt) -> StepUpAnswer {
         let question = match (self, prompt.reason, prompt.tries_left) {
             (CodeSource::Given(code), _, _) => {
@@ -267,10 +294,25 @@ fn request(args: &CallArgs) -> Result<http::Request<Vec<u8>>, Failure> {
             .ok_or_else(|| Failure::usage(format!("--header {header:?} is not NAME:VALUE")))?;
         request = request.header(name.trim(), value.trim());
     }
-    if args.data.is_some() {
-        request = request.header(http::header::CONTENT_TYPE, "application/json");
-    }
-    let body = args.data.clone().unwrap_or_default().into_bytes();
+    let body = if args.form.is_empty() {
+        if args.data.is_some() {
+            request = request.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        args.data.clone().unwrap_or_default().into_bytes()
+    } else {
+        let fields = args
+            .form
+            .iter()
+            .map(|field| {
+                field
+                    .split_once('=')
+                    .ok_or_else(|| Failure::usage(format!("--form {field:?} is not KEY=VALUE")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (body, content_type) = authsession_std::multipart_form(&fields)?;
+        request = request.header(http::header::CONTENT_TYPE, content_type);
+        body
+    };
     request
         .body(body)
         .map_err(|error| Failure::usage(format!("invalid request: {error}")))

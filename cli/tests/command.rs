@@ -410,3 +410,115 @@ fn access_key_call_takes_its_pair_from_the_environment_and_prints_no_secret() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("AUTHSESSION_ACCESS_KEY"));
 }
+
+/// `authsession call ... --form ... POST /v2/payments/create` on the
+/// sandbox's Currencycloud, paying `amount` EUR.
+fn payment_call(sandbox: &Sandbox, amount: &str, args: &[&str], code: Option<&str>) -> Output {
+    let amount = format!("amount={amount}");
+    let mut command = call_command("currencycloud", &sandbox.currencycloud_url());
+    command
+        .args(args)
+        .args(["--form", "currency=EUR"])
+        .args([
+            "--form",
+            "beneficiary_id=b9e1a0a8-0b6f-4b7e-9d7c-2b8e3c1f5a10",
+        ])
+        .args(["--form", &amount, "--form", "reason=Invoice 42"])
+        .args(["POST", "/v2/payments/create"])
+        .env("CURRENCYCLOUD_LOGIN_ID", CURRENCYCLOUD_LOGIN_ID)
+        .env("CURRENCYCLOUD_API_KEY", CURRENCYCLOUD_API_KEY);
+    if let Some(code) = code {
+        command.env("AUTHSESSION_STEP_UP_CODE", code);
+    }
+    command.output().expect("the command runs")
+}
+
+#[test]
+fn a_payment_with_sca_prints_the_created_payment_as_its_one_line() {
+    use authsession_sandbox::CURRENCYCLOUD_SCA_CODE;
+    let sandbox = start();
+    let output = payment_call(
+        &sandbox,
+        "250.00",
+        &[
+            "--payment-sca",
+            "--step-up-code",
+            CURRENCYCLOUD_SCA_CODE,
+            "--verbose",
+        ],
+        None,
+    );
+    let stdout = text(&output.stdout);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains(r#""status":"ready_to_send""#), "{stdout}");
+    assert!(stdout.contains(r#""reason":"Invoice 42""#), "{stdout}");
+    for printed in [&stdout, &stderr] {
+        assert_no_secret(printed, CURRENCYCLOUD_API_KEY);
+        assert!(
+            !printed.contains(CURRENCYCLOUD_SCA_CODE),
+            "the code was printed"
+        );
+    }
+    let counters = sandbox.counters();
+    assert_eq!(
+        (
+            counters.payment_validations,
+            counters.payment_sms_sent,
+            counters.payment_codes_checked,
+            counters.payments_created
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!((counters.logins, counters.logouts), (1, 1));
+}
+
+#[test]
+fn a_refused_payment_code_exits_1_naming_the_apis_code_and_is_checked_once() {
+    let sandbox = start();
+    let output = payment_call(&sandbox, "250.00", &["--payment-sca"], Some("000000"));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("sca_check_failed"), "{stderr}");
+    assert!(!stderr.contains("000000"), "{stderr}");
+    assert!(output.stdout.is_empty());
+    let counters = sandbox.counters();
+    assert_eq!(counters.payment_codes_checked, 1);
+    assert_eq!(counters.payments_created, 0);
+    assert_eq!(counters.logins, 1);
+}
+
+#[test]
+fn a_form_body_goes_as_multipart_and_a_small_payment_needs_no_code() {
+    let sandbox = start();
+    let plain = payment_call(&sandbox, "20.00", &[], None);
+    assert!(plain.status.success(), "{}", text(&plain.stderr));
+    let with_sca = payment_call(&sandbox, "20.00", &["--payment-sca"], None);
+    assert!(with_sca.status.success(), "{}", text(&with_sca.stderr));
+    let counters = sandbox.counters();
+    assert_eq!(counters.payments_created, 2);
+    assert_eq!(counters.payment_validations, 1);
+    assert_eq!(counters.payment_sms_sent, 0);
+
+    let bare_big = payment_call(&sandbox, "250.00", &[], None);
+    assert_eq!(bare_big.status.code(), Some(1));
+    assert!(text(&bare_big.stderr).contains("sca_check_failed"));
+}
+
+#[test]
+fn payment_sca_on_another_api_and_a_malformed_form_field_exit_2() {
+    let sandbox = start();
+    let output = call_command("weavr", &sandbox.weavr_url())
+        .args(["--payment-sca", "POST", "/payments"])
+        .output()
+        .expect("the command runs");
+    assert_eq!(output.status.code(), Some(2));
+    let output = call(
+        &sandbox,
+        &["--form", "no-equals-sign", "POST", "/v2/payments/create"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    assert_eq!(sandbox.counters().logins, 0);
+}

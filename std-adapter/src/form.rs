@@ -3,10 +3,21 @@
 
 use crate::error::Error;
 
-/// The body and `Content-Type` of a form with `fields`, in order. The
-/// boundary is one that occurs in no value; a field name may not hold a
-/// quote, CR or LF (it could not be written unambiguously).
-pub(crate) fn multipart(fields: &[(&str, &str)]) -> Result<(Vec<u8>, String), Error> {
+/// The body and `Content-Type` of a `multipart/form-data` form with
+/// `fields`, in order, for a request of your own ([`Client::post_form`]
+/// builds one). The boundary is one that occurs in no value; a field name
+/// may not be empty or hold a quote, CR or LF (it could not be written
+/// unambiguously): [`Error::InvalidFormField`].
+///
+/// [`Client::post_form`]: crate::Client::post_form
+///
+/// ```
+/// let (body, content_type) = authsession_std::multipart_form(&[("amount", "10.00")])?;
+/// assert!(content_type.starts_with("multipart/form-data; boundary="));
+/// assert!(String::from_utf8(body).unwrap().contains("name=\"amount\"\r\n\r\n10.00\r\n"));
+/// # Ok::<(), authsession_std::Error>(())
+/// ```
+pub fn multipart(fields: &[(&str, &str)]) -> Result<(Vec<u8>, String), Error> {
     if let Some((name, _)) = fields
         .iter()
         .find(|(name, _)| name.is_empty() || name.contains(['"', '\r', '\n']))

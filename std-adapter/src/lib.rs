@@ -34,6 +34,7 @@ mod transport;
 pub use authsession_core;
 pub use client::{Client, ClientBuilder};
 pub use error::{BaseUrlError, Error, PathError, TransportError, TransportErrorKind};
+pub use form::multipart as multipart_form;
 pub use step_up::StepUpAnswer;
 pub use transport::{HttpResponse, Timeouts};
 /// The HTTP client underneath: [`TransportError::ureq_error`] is one of its

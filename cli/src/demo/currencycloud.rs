@@ -1,5 +1,6 @@
 //! The Currencycloud part of the demo: login, reuse, idle expiry, a
-//! replayed call, a burst of threads, a refused key, logout.
+//! replayed call, a burst of threads, payments (with SCA), a refused key,
+//! logout.
 
 use std::thread;
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub fn walk(sandbox: &Sandbox) -> Outcome {
     );
     let client = currencycloud_client(sandbox, CURRENCYCLOUD_API_KEY)?;
     currencycloud_calls(sandbox, &client)?;
+    super::currencycloud_payments::walk(sandbox)?;
     currencycloud_refusals(sandbox, &client)
 }
 
@@ -98,7 +100,7 @@ fn currencycloud_calls(sandbox: &Sandbox, client: &Client<Currencycloud>) -> Out
 /// A rejected login that is not retried, and the logout.
 fn currencycloud_refusals(sandbox: &Sandbox, client: &Client<Currencycloud>) -> Outcome {
     step(
-        "5. A wrong API key: the login is refused once and never retried (four failures disable an account)",
+        "7. A wrong API key: the login is refused once and never retried (four failures disable an account)",
     );
     let wrong_key = "0".repeat(64);
     let intruder = currencycloud_client(sandbox, &wrong_key)?;
@@ -116,7 +118,7 @@ fn currencycloud_refusals(sandbox: &Sandbox, client: &Client<Currencycloud>) -> 
         "one login attempt for three calls",
     )?;
 
-    step("6. Logout closes the session on the server; the token is gone");
+    step("8. Logout closes the session on the server; the token is gone");
     let before = sandbox.counters();
     client.logout().map_err(|error| error.to_string())?;
     expect_delta(sandbox, before, |c| (c.logouts, 1), "one logout")

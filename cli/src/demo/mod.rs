@@ -5,6 +5,7 @@
 
 mod access_key;
 mod currencycloud;
+mod currencycloud_payments;
 mod weavr;
 
 use std::process::ExitCode;
@@ -66,6 +67,11 @@ fn print_counters(sandbox: &Sandbox) {
     println!("   401s served       {}", counters.unauthorized);
     println!("   calls served      {}", counters.calls);
     println!("   logouts           {}", counters.logouts);
+    println!("   payments          {}", counters.payments_created);
+    println!(
+        "   payment codes     {} sent, {} checked",
+        counters.payment_sms_sent, counters.payment_codes_checked
+    );
 }
 
 fn step(title: &str) {
