@@ -2,8 +2,9 @@
 //! with a trace-level `log` logger and a trace-level `tracing` subscriber
 //! (fed the `log` records through `tracing-log`'s bridge, as
 //! `tracing-subscriber` does by default), every provider logs in against
-//! the sandbox, makes calls, steps up (Weavr) and logs out, and neither sink
-//! holds an API key, a password, a secret, the OTP code or a token: not in
+//! the sandbox, makes calls, steps up (Weavr), pays with SCA
+//! (Currencycloud) and logs out, and neither sink holds an API key, a
+//! password, a secret, a one-time code or a token: not in
 //! a line, nor in the rows of ureq-proto's trace dump of the wire joined
 //! again (16 bytes a row, so a token spans several).
 //!
@@ -16,13 +17,14 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use authsession_core::providers::access_key::{AccessKey, AccessKeyCredentials};
+use authsession_core::providers::currencycloud::PaymentSca;
 use authsession_core::providers::weavr::{Weavr, WeavrCredentials};
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
 use authsession_core::{Channel, Level};
 use authsession_sandbox::{
-    ACCESS_KEY_ID, ACCESS_KEY_SECRET, CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox,
-    SandboxConfig, WEAVR_API_KEY, WEAVR_EMAIL, WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE,
-    WEAVR_PASSWORD,
+    ACCESS_KEY_ID, ACCESS_KEY_SECRET, CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID,
+    CURRENCYCLOUD_SCA_CODE, Sandbox, SandboxConfig, WEAVR_API_KEY, WEAVR_EMAIL,
+    WEAVR_MANAGED_ACCOUNT_ID, WEAVR_OTP_CODE, WEAVR_PASSWORD,
 };
 use authsession_std::{Client, ClientBuilder, StepUpAnswer};
 use authsession_tests::tap::{Tap, json_strings};
@@ -169,7 +171,44 @@ fn currencycloud(sandbox: &Sandbox, tap: &Tap) {
     call_ok(&client, Level::User, "/v2/accounts/current");
     call_ok(&client, Level::User, "/v2/balances/find");
     client.logout().expect("currencycloud logout");
+
+    // A payment with SCA: a wrong code, refused, then the right one.
+    let credentials = CurrencycloudCredentials::new(CURRENCYCLOUD_LOGIN_ID, CURRENCYCLOUD_API_KEY)
+        .expect("the sandbox's credentials");
+    let typed = Mutex::new(0);
+    let provider = Currencycloud::default().with_payment_sca(PaymentSca::default());
+    let client = build(
+        Client::builder(provider, credentials)
+            .base_url(through(tap, sandbox, &sandbox.currencycloud_url()))
+            .step_up(Channel::Sms, move |_| {
+                let mut typed = locked(&typed);
+                *typed += 1;
+                let code = if *typed == 1 {
+                    WRONG_PAYMENT_CODE
+                } else {
+                    CURRENCYCLOUD_SCA_CODE
+                };
+                StepUpAnswer::Code(code.to_owned())
+            }),
+    );
+    let payment = client
+        .post_form(
+            "/v2/payments/create",
+            &[
+                ("currency", "EUR"),
+                ("beneficiary_id", "b9e1a0a8-0b6f-4b7e-9d7c-2b8e3c1f5a10"),
+                ("amount", "250.00"),
+                ("reason", "Invoice"),
+            ],
+        )
+        .expect("the payment");
+    assert_eq!(payment.status(), 200);
+    client.logout().expect("currencycloud logout");
 }
+
+/// The wrong code of the payment: distinctive, so that finding it
+/// anywhere is a leak.
+const WRONG_PAYMENT_CODE: &str = "Zq7Wx3Kp9";
 
 fn weavr(sandbox: &Sandbox, tap: &Tap) {
     let credentials = WeavrCredentials::new(WEAVR_API_KEY, WEAVR_EMAIL, WEAVR_PASSWORD)
@@ -248,13 +287,26 @@ fn no_log_of_any_level_holds_a_key_a_password_the_code_or_a_token() {
             ("Weavr's api-key", WEAVR_API_KEY),
             ("Weavr's password", WEAVR_PASSWORD),
             ("Weavr's OTP code", WEAVR_OTP_CODE),
+            ("the payment's wrong code", WRONG_PAYMENT_CODE),
             ("the access key's secret", ACCESS_KEY_SECRET),
         ]
         .map(|(what, secret)| (what, secret.to_owned())),
     );
+    // The sandbox's right code is six digits, which a request id may hold
+    // by chance: it is looked for as the header's value.
+    secrets.push((
+        "the payment's code",
+        format!("x-sca-token: {CURRENCYCLOUD_SCA_CODE}"),
+    ));
     // The secrets did travel: a log without them means something.
     let requests = tap.requests();
     assert!(requests.contains(WEAVR_OTP_CODE) && requests.contains(ACCESS_KEY_SECRET));
+    assert!(requests.contains(WRONG_PAYMENT_CODE));
+    assert!(
+        requests
+            .to_ascii_lowercase()
+            .contains(&format!("x-sca-token: {CURRENCYCLOUD_SCA_CODE}"))
+    );
 
     // Both sinks heard ureq, and the tracing one our own events too: the
     // check below cannot pass for want of lines.
