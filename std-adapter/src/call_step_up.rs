@@ -5,6 +5,9 @@
 //! has its own challenge, so threads paying at once do not wait for one
 //! another; they share the session's token, and so its one login.
 
+use authsession_core::call_step_up::{
+    CODE_HEADER, ID_HEADER, OPT_IN_HEADER, TO_AUTHENTICATED_USER_HEADER,
+};
 use authsession_core::{
     CallAnswer, CallStepUp, CodePrompt, PromptReason, Provider, Validated, kit::is_success,
 };
@@ -41,6 +44,21 @@ impl<P: Provider> Client<P> {
         call: &Call<'_>,
         mut challenge: CallStepUp,
     ) -> Result<http::Response<Vec<u8>>, Error> {
+        // The challenge's headers are the challenge's alone: a validate
+        // never carries an id, and the call carries this challenge's.
+        let mut own_headers = call.headers.clone();
+        for name in [
+            ID_HEADER,
+            CODE_HEADER,
+            OPT_IN_HEADER,
+            TO_AUTHENTICATED_USER_HEADER,
+        ] {
+            own_headers.remove(name);
+        }
+        let call = &Call {
+            headers: &own_headers,
+            ..*call
+        };
         let validate_url = self.transport.base.join(challenge.validate_path())?;
         let validate = Call {
             url: &validate_url,

@@ -445,3 +445,27 @@ fn thirty_two_threads_paying_at_once_each_with_its_own_challenge_share_one_login
     assert_eq!(payment_counters(&sandbox), (32, 32, 32, 32));
     assert_eq!(script.prompts().len(), 32);
 }
+
+#[test]
+fn a_challenge_header_of_the_callers_own_never_reaches_the_validate() {
+    let sandbox = sandbox();
+    let (client, _) = client_with(&sandbox.currencycloud_url(), |_, _| {
+        code(CURRENCYCLOUD_SCA_CODE)
+    });
+    let fields: Vec<(&str, String)> = payment("250.00", "INV-11");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (body, content_type) = authsession_std::multipart_form(&fields).unwrap();
+    let request = http::Request::post(PAYMENT_CREATE_PATH)
+        .header("Content-Type", content_type)
+        .header("x-sca-id", "5e1f0c4a-0000-4000-8000-000000000000")
+        .header("x-sca-token", "999999")
+        .body(body)
+        .unwrap();
+
+    // The sandbox refuses a validate that carries an id
+    // (`invalid_extra_x_sca_id`); this one goes through.
+    let created = client.send(authsession_core::Level::User, request).unwrap();
+
+    assert_eq!(created.status(), 200);
+    assert_eq!(payment_counters(&sandbox), (1, 1, 1, 1));
+}
