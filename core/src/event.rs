@@ -28,6 +28,12 @@ pub enum Event<'a> {
         /// The new token's generation.
         generation: u64,
     },
+    /// The session took a token from a snapshot (another process's login,
+    /// through a shared store): calls may go, and no login was sent.
+    Restored {
+        /// The token's generation, as the process that logged in counted.
+        generation: u64,
+    },
     /// The token lapsed; the next call that needs one logs in again.
     Expired {
         /// Why.

@@ -151,6 +151,9 @@ pub use json::Text;
 pub use provider::{Channel, LoginStep, Provider, kit};
 pub use response::{Response, ResponseParts};
 pub use secret::{Buffer, SecretBuf};
-pub use session::{Session, SessionState, StepUpRefused, StepUpState};
+pub use session::{
+    PROVIDER_STATE_MAX, SCOPE_MAX, SNAPSHOT_VERSION, Session, SessionState, SnapshotError,
+    StepUpRefused, StepUpState,
+};
 pub use time::Instant;
 pub use transmit::{Header, HeaderValue, Headers, MAX_HEADERS, Method, RequestId, Transmit};

@@ -661,6 +661,9 @@ fn trace_event<P: Provider>(event: &Event<'_>) {
     let provider = P::NAME;
     match event {
         Event::LoggedIn { generation } => tracing::info!(provider, generation, "logged in"),
+        Event::Restored { generation } => {
+            tracing::info!(provider, generation, "took the stored session's token");
+        }
         Event::Expired { why } => tracing::info!(provider, ?why, "token expired"),
         Event::LoginRejected(error) => tracing::warn!(provider, %error, "login rejected"),
         Event::RetryScheduled { until, attempt } => tracing::warn!(

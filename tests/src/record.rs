@@ -130,6 +130,11 @@ pub enum Seen {
         /// The token's generation.
         generation: u64,
     },
+    /// [`Event::Restored`]
+    Restored {
+        /// The token's generation.
+        generation: u64,
+    },
     /// [`Event::Expired`]
     Expired {
         /// Why.
@@ -166,6 +171,7 @@ impl Seen {
     pub(crate) fn of(event: &Event<'_>) -> Self {
         match *event {
             Event::LoggedIn { generation } => Seen::LoggedIn { generation },
+            Event::Restored { generation } => Seen::Restored { generation },
             Event::Expired { why } => Seen::Expired { why },
             Event::LoginRejected(error) => Seen::LoginRejected(error.clone()),
             Event::RetryScheduled { until, attempt } => Seen::RetryScheduled { until, attempt },

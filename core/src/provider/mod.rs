@@ -289,6 +289,26 @@ pub trait Provider {
         })
     }
 
+    /// Writes what the provider must remember of the current token for
+    /// another process to go on with it (Weavr: the identity it acts for)
+    /// into `out`, and returns how many bytes. By default nothing.
+    fn save_state(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let _ = out;
+        Ok(0)
+    }
+
+    /// Takes back what [`save_state`](Self::save_state) wrote, from a
+    /// snapshot. By default only an empty state is accepted.
+    fn restore_state(&mut self, state: &[u8]) -> Result<(), Error> {
+        if state.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Unsupported {
+                what: "a provider state",
+            })
+        }
+    }
+
     /// The challenge an application call needs of its own, if any: call
     /// step-up, as Currencycloud's payments with SCA (the call is
     /// validated first, then sent with the user's code). By default no

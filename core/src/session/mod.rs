@@ -6,8 +6,11 @@
 //! answer cannot revive a session that was logged out (invariant 5).
 
 mod login;
+mod snapshot;
 mod state;
 mod step_up;
+
+pub use snapshot::{PROVIDER_STATE_MAX, SCOPE_MAX, SNAPSHOT_VERSION, SnapshotError};
 
 pub use state::{SessionState, StepUpState};
 use state::{State, Throttles};
@@ -74,6 +77,7 @@ struct InFlight {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum EventKind {
     LoggedIn { generation: u64 },
+    Restored { generation: u64 },
     Expired { why: ExpiryReason },
     LoginRejected,
     RetryScheduled { until: Instant, attempt: u32 },
@@ -485,6 +489,7 @@ impl<P: Provider> Session<P> {
             }
             return Some(match kind {
                 EventKind::LoggedIn { generation } => Event::LoggedIn { generation },
+                EventKind::Restored { generation } => Event::Restored { generation },
                 EventKind::Expired { why } => Event::Expired { why },
                 EventKind::RetryScheduled { until, attempt } => {
                     Event::RetryScheduled { until, attempt }
