@@ -269,3 +269,35 @@ fn nothing_is_written_without_a_token_or_into_a_buffer_too_small() {
     assert!(needed > 16);
     assert_eq!(small, [0; 16], "nothing half-written is left");
 }
+
+#[test]
+fn a_weavr_session_goes_on_stepped_up_and_acting_for_the_same_identity() {
+    let mut first = Harness::weavr_logged_in();
+    first.step_up();
+    assert_eq!(
+        first.session.step_up_state(),
+        authsession_core::StepUpState::SteppedUp
+    );
+    let mut out = [0_u8; 4096];
+    let len = first
+        .session
+        .snapshot(SCOPE, first.now, WRITTEN_AT, &mut out)
+        .unwrap();
+
+    let mut second = Harness::weavr();
+    second
+        .session
+        .restore(&out[..len], SCOPE, second.now, WRITTEN_AT)
+        .unwrap();
+
+    assert_eq!(
+        second.session.step_up_state(),
+        authsession_core::StepUpState::SteppedUp
+    );
+    assert_eq!(
+        second.session.provider().identity(),
+        first.session.provider().identity()
+    );
+    assert!(second.session.provider().identity().is_some());
+    assert!(second.grant_at(Level::SteppedUp).headers.len() >= 2);
+}

@@ -308,6 +308,51 @@ impl Provider for Weavr {
         read.unwrap_or_else(unreadable_success)
     }
 
+    /// The identity the token acts for: a kind byte (`C`orporate or
+    /// co`N`sumer) and the id.
+    fn save_state(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let Some(identity) = &self.chosen else {
+            return Ok(0);
+        };
+        let kind = match identity.kind {
+            IdentityType::Corporate => b'C',
+            IdentityType::Consumer => b'N',
+        };
+        let id = identity.id.as_bytes();
+        let len = 1 + id.len();
+        let capacity = out.len();
+        let slot = out.get_mut(..len).ok_or(Error::Overflow {
+            what: "provider state",
+            capacity,
+        })?;
+        let (first, rest) = slot.split_at_mut(1);
+        first.copy_from_slice(&[kind]);
+        rest.copy_from_slice(id);
+        Ok(len)
+    }
+
+    fn restore_state(&mut self, state: &[u8]) -> Result<(), Error> {
+        let Some((&kind, id)) = state.split_first() else {
+            self.chosen = None;
+            return Ok(());
+        };
+        let malformed = Error::Malformed {
+            what: "provider state",
+            status: 0,
+        };
+        let kind = match kind {
+            b'C' => IdentityType::Corporate,
+            b'N' => IdentityType::Consumer,
+            _ => return Err(malformed),
+        };
+        let id = core::str::from_utf8(id).map_err(|_| malformed)?;
+        self.chosen = Some(Identity {
+            kind,
+            id: Text::new(id)?,
+        });
+        Ok(())
+    }
+
     fn call_headers<'a>(
         &'a self,
         level: Level,
