@@ -29,6 +29,8 @@ mod error;
 mod form;
 mod origin;
 mod step_up;
+#[cfg(feature = "store")]
+pub mod store;
 mod transport;
 
 pub use authsession_core;
