@@ -1,8 +1,9 @@
 //! Writes the seed corpus of every fuzz target: the bodies of the seeds
-//! (`shared/seeds/`) and of `PROVIDERS.md`, and the real answers of the
+//! (`shared/seeds/`) and of `PROVIDERS.md`, the real answers of the
 //! local sandbox to a scripted session of each API (captured off the wire,
 //! raw, so that the HTTP/1.1 reader gets them as they are, and framed for
-//! the reply targets).
+//! the reply targets), and the exchanges of a payment's SCA written after
+//! Currencycloud's guide (`authsession_fuzz::payment_sca::seeds`).
 //!
 //! ```text
 //! cargo run -p authsession-fuzz --example seed_corpus -- fuzz/corpus
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use authsession_fuzz::frame::encode;
+use authsession_fuzz::payment_sca::seeds as payment_sca_seeds;
 use authsession_fuzz::session::seeds as session_seeds;
 use authsession_sandbox::{
     CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Fault, Sandbox, SandboxConfig, WEAVR_API_KEY,
@@ -650,6 +652,11 @@ fn main() {
     }
     for (name, bytes) in session_seeds() {
         write(&dir, "session", &format!("seed-{name}"), &bytes);
+    }
+    // The payment's SCA: the guide's validate answers, codes and error
+    // bodies, framed as exchanges (`fuzz/src/payment_sca.rs`).
+    for (name, bytes) in payment_sca_seeds() {
+        write(&dir, "payment_sca", &format!("seed-{name}"), &bytes);
     }
     println!("seeds written under {}", dir.display());
 }

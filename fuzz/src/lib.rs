@@ -11,11 +11,13 @@
 
 pub mod access_key;
 pub mod frame;
+pub mod payment_sca;
 pub mod replies;
 pub mod session;
 pub mod wire;
 
 pub use access_key::{access_key_replies, jwt_claims};
+pub use payment_sca::payment_sca;
 pub use replies::{currencycloud_replies, weavr_replies};
 pub use session::session;
 pub use wire::http_response;
@@ -32,4 +34,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("jwt_claims", jwt_claims),
     ("http_response", http_response),
     ("session", session),
+    ("payment_sca", payment_sca),
 ];

@@ -149,7 +149,7 @@ fn check_login(outcome: &LoginOutcome, token: &[u8], before: &[u8], response: &R
 
 /// What an error read from a body must satisfy: the request id whole or
 /// refused, the code a string of the body (never a cut one), printable.
-fn check_error(error: &Error, response: &ResponseParts<'_>, request_id_header: &str) {
+pub(crate) fn check_error(error: &Error, response: &ResponseParts<'_>, request_id_header: &str) {
     printable_error(error);
     if let Error::Api(api) = error {
         assert_eq!(api.status, response.status());
@@ -204,13 +204,13 @@ fn check_reply(reply: &Classification, response: &ResponseParts<'_>) {
 }
 
 /// `Debug` (and `Display`, for errors) of `value`, which must not panic.
-fn printable<T: core::fmt::Debug>(value: &T) -> String {
+pub(crate) fn printable<T: core::fmt::Debug>(value: &T) -> String {
     let mut out = String::new();
     let _ = write!(out, "{value:?}");
     out
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty()
         || haystack
             .windows(needle.len())
@@ -218,7 +218,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// `Display` and `Debug` of an error, which must not panic.
-fn printable_error(error: &Error) -> String {
+pub(crate) fn printable_error(error: &Error) -> String {
     let mut out = String::new();
     let _ = write!(out, "{error} {error:?}");
     out
