@@ -9,6 +9,7 @@ use authsession_core::{ExpiryReason, Instant, StepUpState};
 
 use super::fixture::{LoginMeaning, Req};
 use super::reference::{Bound, Ev, Model, Oracle, Phase, Progress, Token};
+use super::step_up::StepUpLog;
 
 /// The idle margin is at most the idle timeout divided by this
 /// (`Config::expiry_margin`: "at most half an idle timeout").
@@ -53,7 +54,7 @@ impl Model {
             _ => 0,
         };
         self.in_flight = None;
-        self.challenge.reset();
+        self.step_up_log = StepUpLog::default();
         if self.waits(now, oracle) {
             self.phase = Phase::Waiting { failures };
         } else {
@@ -151,7 +152,7 @@ impl Model {
             }
             LoginMeaning::Rejected => {
                 self.in_flight = None;
-                self.challenge.reset();
+                self.step_up_log = StepUpLog::default();
                 self.phase = Phase::Rejected;
                 self.events.push(Ev::LoginRejected);
             }
@@ -208,16 +209,20 @@ impl Model {
                 });
             }
         }
-        let round_trip = now.saturating_duration_since(sent_at);
-        let usable_until = [token.idle_deadline, token.expires_at]
+        // Invariant 10: the token's time left on arrival, to whichever of
+        // its ends comes first, must be longer than its login took.
+        let login_took = now.saturating_duration_since(sent_at);
+        let first_end = token
+            .idle_deadline
             .into_iter()
-            .flatten()
+            .chain(token.expires_at)
             .min();
-        if usable_until.is_some_and(|end| end <= now + round_trip) {
+        let time_left = first_end.map(|end| end.saturating_duration_since(now));
+        if time_left.is_some_and(|left| left <= login_took) {
             self.retry_later(progress, None, false, now);
             return;
         }
-        self.challenge.reset();
+        self.step_up_log = StepUpLog::default();
         self.generation += 1;
         self.phase = Phase::Active(token);
         self.events.push(Ev::LoggedIn(self.generation));
@@ -249,36 +254,38 @@ impl Model {
             hi: now + ceiling.max(floor),
         };
         self.login_not_before = until;
-        let gave_up = attempt >= config.max_attempts;
-        match &mut self.phase {
-            Phase::Active(token) => {
-                token.refresh = None;
-                token.refresh_failures = attempt;
-                token.refresh_at = (!gave_up).then_some(until);
-            }
-            phase if gave_up => *phase = Phase::LoggedOut,
-            phase => *phase = Phase::Waiting { failures: attempt },
-        }
-        self.events.push(if gave_up {
-            Ev::GaveUp
+        let attempts_left = config.max_attempts.saturating_sub(attempt);
+        if let Phase::Active(token) = &mut self.phase {
+            // A failed refresh: the token serves on, and the next refresh
+            // goes when the backoff ends; after the last attempt, none.
+            *token = Token {
+                refresh: None,
+                refresh_failures: attempt,
+                refresh_at: (attempts_left > 0).then_some(until),
+                ..*token
+            };
+        } else if attempts_left == 0 {
+            self.phase = Phase::LoggedOut;
         } else {
-            Ev::RetryScheduled { until, attempt }
+            self.phase = Phase::Waiting { failures: attempt };
+        }
+        self.events.push(match attempts_left {
+            0 => Ev::GaveUp,
+            _ => Ev::RetryScheduled { until, attempt },
         });
     }
 
-    /// The token lapsed; a refresh in flight carries on as the login.
+    /// The token lapsed (`Active` → `Expired { why }`), and its step-up
+    /// with it. A refresh in flight carries on as the session's login, so
+    /// that no second one is sent (invariant 1).
     pub(super) fn expire(&mut self, why: ExpiryReason) {
-        let refresh = match self.phase {
-            Phase::Active(token) => token.refresh,
-            _ => None,
-        };
-        self.challenge.reset();
-        if let Some(progress) = refresh {
-            self.phase = Phase::LoggingIn(progress);
+        self.step_up_log = StepUpLog::default();
+        self.events.push(Ev::Expired(why));
+        if let Some(refresh) = self.token().and_then(|token| token.refresh) {
+            self.phase = Phase::LoggingIn(refresh);
         } else {
             self.in_flight = None;
             self.phase = Phase::Expired(why);
         }
-        self.events.push(Ev::Expired(why));
     }
 }

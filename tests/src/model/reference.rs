@@ -11,15 +11,16 @@
 //! same step), and the model narrows the bound accordingly.
 //!
 //! The login cycle (backoff, tokens, their expiry and refresh) is in
-//! [`login`](super::login), the step-up half (challenges, refused codes,
-//! the prompt) in [`step_up`](super::step_up).
+//! [`login`](super::login), the step-up half (its tables of refusals,
+//! answers and their effects, and the log the prompt is read from) in
+//! [`step_up`](super::step_up).
 
 use authsession_core::{
     ExpiryReason, Instant, Level, LoginStep, NotReady, SessionState, StepUpState,
 };
 
-use super::fixture::{Facts, LoginMeaning, Meaning, Memory, ReplyMeaning, Req, Setup, Then};
-use super::step_up::Challenge;
+use super::fixture::{Facts, LoginMeaning, Meaning, Memory, ReplyMeaning, Req, Setup};
+use super::step_up::{StepUpEvent, StepUpLog};
 
 /// An instant known to lie in `lo..=hi`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,14 +97,17 @@ pub struct Token {
 }
 
 impl Token {
+    /// Why the token has lapsed by `now`, if it has: its deadline is the
+    /// instant it lapses at, not the last instant it serves. When both its
+    /// own lifetime and its idle time are over, the lifetime is named.
     pub(super) fn lapsed(&self, now: Instant) -> Option<ExpiryReason> {
-        if self.expires_at.is_some_and(|at| now >= at) {
-            Some(ExpiryReason::Lifetime)
-        } else if self.idle_deadline.is_some_and(|at| now >= at) {
-            Some(ExpiryReason::Idle)
-        } else {
-            None
-        }
+        let ends = [
+            (self.expires_at, ExpiryReason::Lifetime),
+            (self.idle_deadline, ExpiryReason::Idle),
+        ];
+        ends.into_iter()
+            .find(|(end, _)| end.is_some_and(|end| end <= now))
+            .map(|(_, why)| why)
     }
 }
 
@@ -141,36 +145,30 @@ pub struct Flight {
     pub deadline: Instant,
 }
 
-/// An event, as the model expects it.
+/// An event, as the model expects it: the login cycle's, each as the
+/// design names it, and the step-up's, grouped as the sub-state of
+/// `Active` they belong to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ev {
-    /// `LoggedIn`.
+    /// `LoggedIn` with the new generation.
     LoggedIn(u64),
-    /// `Expired`.
-    Expired(ExpiryReason),
-    /// `LoginRejected`.
-    LoginRejected,
-    /// `RetryScheduled`, its instant within the bound.
+    /// `RetryScheduled`: a passing failure, its instant within the bound.
     RetryScheduled {
         /// When.
         until: Bound,
         /// Failures in a row.
         attempt: u32,
     },
-    /// `StepUpRequired`.
-    StepUpRequired,
-    /// `CodeSent`.
-    CodeSent,
-    /// `AwaitingApproval`.
-    AwaitingApproval,
-    /// `SteppedUp`.
-    SteppedUp,
-    /// `StepUpFailed`.
-    StepUpFailed,
+    /// `GaveUp` after the configured attempts.
+    GaveUp,
+    /// `LoginRejected`: the credentials (or the token given) are refused.
+    LoginRejected,
+    /// `Expired` for this reason.
+    Expired(ExpiryReason),
     /// `LoggedOut`.
     LoggedOut,
-    /// `GaveUp`.
-    GaveUp,
+    /// One of the step-up's events.
+    StepUp(StepUpEvent),
 }
 
 /// What `handle_reply` should answer.
@@ -225,8 +223,8 @@ pub struct Model {
     pub challenge_not_before: Instant,
     /// The provider's memory.
     pub memory: Memory,
-    /// The challenges of the step-up in progress.
-    pub challenge: Challenge,
+    /// What the step-up in progress has been through.
+    pub step_up_log: StepUpLog,
     /// The code the user typed last.
     pub last_code: Option<&'static str>,
     /// The events of the current step.
@@ -247,7 +245,7 @@ impl Model {
             login_not_before: Bound::exact(Instant::ZERO),
             challenge_not_before: Instant::ZERO,
             memory: Memory::default(),
-            challenge: Challenge::default(),
+            step_up_log: StepUpLog::default(),
             last_code: None,
             events: Vec::new(),
         }
@@ -405,7 +403,7 @@ impl Model {
     pub fn set_credentials(&mut self) {
         let had_token = matches!(self.phase, Phase::Active(_) | Phase::LoggingOut);
         self.login_not_before = Bound::exact(Instant::ZERO);
-        self.challenge.reset();
+        self.step_up_log = StepUpLog::default();
         self.in_flight = None;
         self.phase = Phase::LoggedOut;
         if had_token {
@@ -423,7 +421,7 @@ impl Model {
                 return why;
             }
             if level == Level::SteppedUp
-                && let Err(why) = self.check_stepped_up()
+                && let Err(why) = self.stepped_up_or_why()
             {
                 return Authorized::NotReady(why);
             }
@@ -482,19 +480,7 @@ impl Model {
                 VerdictKind::Replay
             }
             ReplyMeaning::StepUpRequired => {
-                // Only a refusal of a call sent under the current token and
-                // the current step-up says step-up is needed again.
-                if current
-                    && step_ups == self.step_ups
-                    && let Phase::Active(token) = &mut self.phase
-                    && matches!(
-                        token.step_up,
-                        StepUpState::NotNeeded | StepUpState::SteppedUp
-                    )
-                {
-                    token.step_up = StepUpState::Needed;
-                    self.events.push(Ev::StepUpRequired);
-                }
+                self.server_asks_for_step_up((generation, step_ups));
                 VerdictKind::StepUp
             }
             ReplyMeaning::RateLimited(wait) => {
@@ -534,8 +520,8 @@ impl Model {
                 self.memory.login_identity = memory.login_identity;
                 self.after_login_step(meaning, now, oracle);
             }
-            (Req::StartStepUp(channel) | Req::VerifyCode(channel), Meaning::StepUp(meaning)) => {
-                self.after_step_up(flight.request, channel, meaning, now);
+            (Req::StartStepUp(_) | Req::VerifyCode(_), Meaning::StepUp(meaning)) => {
+                self.step_up_answered(flight.request, Some(meaning), now);
             }
             _ => self.finish_logout(),
         }
@@ -561,10 +547,8 @@ impl Model {
                 now,
                 oracle,
             ),
-            Req::StartStepUp(_) => self.fail_step_up(Then::NewChallenge(None), now),
-            Req::VerifyCode(channel) => {
-                self.set_step_up(StepUpState::CodeSent(channel));
-                self.fail_step_up(Then::RetryCode, now);
+            Req::StartStepUp(_) | Req::VerifyCode(_) => {
+                self.step_up_answered(flight.request, None, now);
             }
             Req::Logout => self.finish_logout(),
         }
@@ -613,7 +597,7 @@ impl Model {
 
     pub(super) fn finish_logout(&mut self) {
         self.in_flight = None;
-        self.challenge.reset();
+        self.step_up_log = StepUpLog::default();
         self.phase = Phase::LoggedOut;
         self.events.push(Ev::LoggedOut);
     }

@@ -3,10 +3,11 @@
 //! answers, timers and printed forms. The [`Watch`] keeps only what the
 //! checks need (which logins are on the wire, which tokens are alive, how
 //! many logins since the caller last acted, which codes the server refused
-//! for the current challenge, what must never be printed); what the
-//! reference model knows is used only for the deadlines of the token
-//! (invariant 3), the range of a backoff (invariant 6) and which request is
-//! in flight (invariant 13), all computed from the design's formulas.
+//! for the current challenge, when the next challenge may be asked for,
+//! what must never be printed); what the reference model knows is used
+//! only for the deadlines of the token (invariant 3), the range of a
+//! backoff (invariant 6) and which request is in flight (invariant 13),
+//! all computed from the design's formulas.
 
 use core::time::Duration;
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,6 +54,9 @@ pub struct Limits {
     pub rate_limit_wait: Duration,
     /// The ceiling of the backoff.
     pub backoff_max: Duration,
+    /// The API's least time between two step-up challenges
+    /// (`PROVIDERS.md`: "a new code only 15 s after the last").
+    pub resend_interval: Duration,
 }
 
 impl Limits {
@@ -158,6 +162,8 @@ pub enum EventKind {
     LoggedOut,
     /// `CodeSent`: a new challenge.
     CodeSent,
+    /// `AwaitingApproval`: a new push challenge.
+    AwaitingApproval,
     /// `StepUpFailed`.
     StepUpFailed,
     /// Anything else.
@@ -194,6 +200,10 @@ pub struct Watch {
     verified_codes: BTreeMap<usize, String>,
     /// The codes the server refused for the current challenge.
     refused_codes: BTreeSet<String>,
+    /// No step-up challenge may be asked for before this instant: the
+    /// resend interval after the last one asked for, or the last one the
+    /// server said went out.
+    challenge_not_before: Instant,
 }
 
 impl Watch {
@@ -355,6 +365,15 @@ impl Watch {
             if let Req::VerifyCode(_) = wire.request {
                 self.check_code(wire, step);
             }
+            if let Req::StartStepUp(_) = wire.request {
+                assert!(
+                    step.now >= self.challenge_not_before,
+                    "a challenge asked for at {:?}, before the resend interval ends at {:?}",
+                    step.now,
+                    self.challenge_not_before
+                );
+                self.pause_challenges(step.now);
+            }
             for token in self.dead_tokens.iter().chain(&self.current_token) {
                 assert!(
                     !contains(&wire.body, token.as_bytes()),
@@ -478,8 +497,13 @@ impl Watch {
                             Some(self.login_not_before.map_or(until, |at| at.max(until)));
                     }
                 }
-                // A new challenge: no code is refused for it yet.
-                EventKind::CodeSent => self.refused_codes.clear(),
+                // A new challenge: no code is refused for it yet, and the
+                // server counts its pause from it.
+                EventKind::CodeSent => {
+                    self.refused_codes.clear();
+                    self.pause_challenges(step.now);
+                }
+                EventKind::AwaitingApproval => self.pause_challenges(step.now),
                 // The session took the refusal of the code in flight.
                 EventKind::StepUpFailed => {
                     if let Some(code) = step
@@ -497,6 +521,14 @@ impl Watch {
         {
             self.dead_tokens.insert(old);
         }
+    }
+
+    /// A challenge asked for, or gone out, at `at`: none before the resend
+    /// interval is over.
+    fn pause_challenges(&mut self, at: Instant) {
+        self.challenge_not_before = self
+            .challenge_not_before
+            .max(at + self.limits.resend_interval);
     }
 
     /// Invariant 10: no wait the session shows is longer than the longest

@@ -15,7 +15,7 @@ use super::fixture::{
 };
 use super::input::{Input, Pick, Reply};
 use super::reference::{Authorized, Ev, Model, Oracle, Token, VerdictKind};
-use super::step_up::Prompt;
+use super::step_up::{Prompt, StepUpEvent};
 use super::watch::{EventKind, Granted, Limits, ServerWait, StepReport, Watch, Wire};
 
 /// The most outputs one input may produce before the driver calls it a
@@ -75,13 +75,18 @@ pub struct World<F: Fixture> {
     pub steps: usize,
 }
 
+/// What a failing case shows of the world: which provider, when, and the
+/// model's state; the session, the requests and the calls so far are left
+/// out.
 impl<F: Fixture> core::fmt::Debug for World<F> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("World")
-            .field("provider", &F::NAME)
-            .field("now", &self.now)
-            .field("model", &self.model)
-            .finish_non_exhaustive()
+        write!(
+            f,
+            "World {{ {} at {:?}, model: {:?}, .. }}",
+            F::NAME,
+            self.now,
+            self.model
+        )
     }
 }
 
@@ -96,6 +101,7 @@ impl<F: Fixture> World<F> {
                 max_retry_after: config.max_retry_after,
                 rate_limit_wait: config.rate_limit_wait,
                 backoff_max: config.backoff_max,
+                resend_interval: F::facts(&setup).resend_interval,
             },
         );
         for token in MANGLED_TOKENS {
@@ -513,9 +519,12 @@ impl<F: Fixture> World<F> {
                 (EventKind::LoginRejected, Ev::LoginRejected)
                 | (EventKind::GaveUp, Ev::GaveUp)
                 | (EventKind::LoggedOut, Ev::LoggedOut)
-                | (EventKind::CodeSent, Ev::CodeSent)
-                | (EventKind::StepUpFailed, Ev::StepUpFailed) => true,
-                (EventKind::Other, other) => text.starts_with(&format!("{other:?}")),
+                | (EventKind::CodeSent, Ev::StepUp(StepUpEvent::CodeSent))
+                | (EventKind::AwaitingApproval, Ev::StepUp(StepUpEvent::AwaitingApproval)) => true,
+                (EventKind::StepUpFailed, Ev::StepUp(StepUpEvent::Failed)) => {
+                    text.starts_with("StepUpFailed(")
+                }
+                (EventKind::Other, Ev::StepUp(event)) => text == event.event_name(),
                 _ => false,
             };
             assert!(
@@ -680,6 +689,7 @@ impl<F: Fixture> World<F> {
                         EventKind::StepUpFailed
                     }
                     Event::CodeSent => EventKind::CodeSent,
+                    Event::AwaitingApproval => EventKind::AwaitingApproval,
                     _ => EventKind::Other,
                 };
                 report.events.push((kind, text));
