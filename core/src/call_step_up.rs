@@ -209,6 +209,9 @@ impl CallStepUp {
         })?;
         self.needs_code = by_sms && required;
         if !self.needs_code {
+            // Nothing to ask the user, whatever an earlier challenge left.
+            self.challenges.reason = None;
+            self.challenges.tries_left = None;
             return Ok(Validated::NoCodeNeeded);
         }
         self.challenges.code_sent(Channel::Sms);

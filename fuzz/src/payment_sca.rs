@@ -116,8 +116,6 @@ struct Model<'a> {
     refused: Vec<&'static str>,
     /// The codes the live challenge still takes, as the core counts them.
     tries_left: Option<u32>,
-    /// Whether an earlier challenge of this call ended (`ChallengeOver`).
-    was_over: bool,
 }
 
 /// Runs one input and returns its steps.
@@ -285,12 +283,7 @@ fn validate<'a>(challenge: &mut CallStepUp, model: &mut Model<'a>, frame: &Frame
         Validated::NoCodeNeeded => {
             assert!(!needs_code, "no code needed for {frame:?}");
             assert_eq!(challenge.challenges_sent(), sent_before);
-            // Once an earlier challenge ended, the core's prompt still
-            // offers a new one after a validate that needs no code (see
-            // FUZZING.md, finding 4); it is checked only before that.
-            if !model.was_over {
-                assert_eq!(challenge.prompt(), None, "a prompt for no code");
-            }
+            assert_eq!(challenge.prompt(), None, "a prompt for no code");
             Step::NoCodeNeeded
         }
         other => panic!("a validation the target does not know: {other:?}"),
@@ -413,7 +406,6 @@ fn read_answer<'a>(
             model.live = None;
             model.refused.clear();
             model.tries_left = None;
-            model.was_over = true;
             Step::ChallengeOver
         }
         CallAnswer::Refused(error) => {
@@ -824,12 +816,10 @@ mod tests {
         }
     }
 
-    /// Finding 4 (FUZZING.md): once a challenge ended, a new validate that
-    /// needs no code leaves the old prompt (`CodeExpired`, "ask for a new
-    /// challenge?") in `CallStepUp::prompt`. Ignored until the core resets
-    /// the prompt on every validate; the target then checks it always.
+    /// Finding 4 (FUZZING.md, fixed): once a challenge ended, a new
+    /// validate that needs no code left the old prompt (`CodeExpired`)
+    /// in `CallStepUp::prompt`.
     #[test]
-    #[ignore = "finding 4: core/src/call_step_up.rs keeps a stale prompt"]
     fn no_prompt_after_a_validate_that_needs_no_code() {
         let provider = Currencycloud::default().with_payment_sca(PaymentSca::default());
         let mut challenge = provider.call_step_up("POST", PAYMENT_CREATE_PATH).unwrap();
