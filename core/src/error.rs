@@ -60,6 +60,10 @@ pub enum Error {
     /// (a lifetime shorter than the login's round trip, an `exp` equal to
     /// its `iat`): a failed attempt, retried with backoff.
     TokenLapsedOnArrival,
+    /// Another process sharing the session's store saw these credentials
+    /// refused; no login is sent until they change or an operator clears
+    /// the mark.
+    RefusedByFleet,
     /// One of the session's own requests got no answer within
     /// [`Config::request_timeout`](crate::Config::request_timeout).
     Timeout,
@@ -131,6 +135,9 @@ impl fmt::Display for Error {
                 f.write_str("the login gave a token that lapsed before it could be used")
             }
             Error::Timeout => f.write_str("the request got no answer in time"),
+            Error::RefusedByFleet => f.write_str(
+                "another process of the fleet saw these credentials refused; change them or clear the mark",
+            ),
         }
     }
 }

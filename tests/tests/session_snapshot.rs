@@ -37,7 +37,7 @@ fn another_process_goes_on_with_the_token_until_the_same_wall_clock_moment() {
     second.set_time(secs(500));
     second
         .session
-        .restore(&snapshot, SCOPE, second.now, WRITTEN_AT + 60_000)
+        .restore(&snapshot, SCOPE, second.now, WRITTEN_AT + 60_000, None)
         .unwrap();
     second.timeout();
 
@@ -59,7 +59,7 @@ fn a_token_that_lapsed_meanwhile_is_not_taken() {
     assert_eq!(
         second
             .session
-            .restore(&snapshot, SCOPE, second.now, an_hour_later),
+            .restore(&snapshot, SCOPE, second.now, an_hour_later, None),
         Err(SnapshotError::Lapsed)
     );
     assert_eq!(second.state(), SessionState::LoggedOut);
@@ -80,7 +80,8 @@ fn a_snapshot_is_bound_to_its_provider_and_scope() {
             &snapshot,
             b"https://api.currencycloud.com other@example.com",
             other_scope.now,
-            WRITTEN_AT
+            WRITTEN_AT,
+            None
         ),
         Err(SnapshotError::OtherScope)
     );
@@ -93,7 +94,7 @@ fn a_snapshot_is_bound_to_its_provider_and_scope() {
     assert_eq!(
         weavr
             .session
-            .restore(&snapshot, SCOPE, weavr.now, WRITTEN_AT),
+            .restore(&snapshot, SCOPE, weavr.now, WRITTEN_AT, None),
         Err(SnapshotError::OtherProvider)
     );
     assert_eq!(weavr.state(), SessionState::LoggedOut);
@@ -107,7 +108,7 @@ fn every_cut_flip_and_addition_is_a_typed_error_never_a_panic() {
         let mut h = Harness::currencycloud();
         let result = h
             .session
-            .restore(&snapshot[..len], SCOPE, h.now, WRITTEN_AT);
+            .restore(&snapshot[..len], SCOPE, h.now, WRITTEN_AT, None);
         assert!(
             matches!(
                 result,
@@ -121,7 +122,7 @@ fn every_cut_flip_and_addition_is_a_typed_error_never_a_panic() {
     longer.push(0);
     let mut h = Harness::currencycloud();
     assert_eq!(
-        h.session.restore(&longer, SCOPE, h.now, WRITTEN_AT),
+        h.session.restore(&longer, SCOPE, h.now, WRITTEN_AT, None),
         Err(SnapshotError::Malformed)
     );
     // Every single byte changed: refused, or (a time, the generation, a
@@ -131,7 +132,10 @@ fn every_cut_flip_and_addition_is_a_typed_error_never_a_panic() {
             let mut bad = snapshot.clone();
             bad[at_byte] ^= flip;
             let mut h = Harness::currencycloud();
-            if h.session.restore(&bad, SCOPE, h.now, WRITTEN_AT).is_ok() {
+            if h.session
+                .restore(&bad, SCOPE, h.now, WRITTEN_AT, None)
+                .is_ok()
+            {
                 let granted = h.grant();
                 let value = &granted.headers[0].value;
                 assert!(
@@ -154,12 +158,12 @@ fn a_bad_version_magic_or_token_is_named() {
     let mut version = snapshot.clone();
     version[4] = 9;
     assert_eq!(
-        h.session.restore(&version, SCOPE, h.now, WRITTEN_AT),
+        h.session.restore(&version, SCOPE, h.now, WRITTEN_AT, None),
         Err(SnapshotError::Version { found: 9 })
     );
     assert_eq!(
         h.session
-            .restore(b"{\"token\":1}", SCOPE, h.now, WRITTEN_AT),
+            .restore(b"{\"token\":1}", SCOPE, h.now, WRITTEN_AT, None),
         Err(SnapshotError::NotASnapshot)
     );
     let at_token = snapshot
@@ -170,7 +174,7 @@ fn a_bad_version_magic_or_token_is_named() {
         let mut crlf = snapshot.clone();
         crlf[at_token + 3] = bad;
         assert_eq!(
-            h.session.restore(&crlf, SCOPE, h.now, WRITTEN_AT),
+            h.session.restore(&crlf, SCOPE, h.now, WRITTEN_AT, None),
             Err(SnapshotError::BadToken),
             "{bad:#x}"
         );
@@ -193,7 +197,7 @@ fn a_token_too_long_for_the_providers_buffer_is_refused() {
     long.extend_from_slice(&[0, 0]);
     let mut h = Harness::currencycloud();
     assert_eq!(
-        h.session.restore(&long, SCOPE, h.now, WRITTEN_AT),
+        h.session.restore(&long, SCOPE, h.now, WRITTEN_AT, None),
         Err(SnapshotError::BadToken)
     );
 }
@@ -204,7 +208,7 @@ fn an_older_or_equal_generation_does_not_replace_the_token_held() {
     let old = snapshot_of(&first);
     let mut h = Harness::logged_in();
     assert_eq!(
-        h.session.restore(&old, SCOPE, h.now, WRITTEN_AT),
+        h.session.restore(&old, SCOPE, h.now, WRITTEN_AT, None),
         Err(SnapshotError::NotNewer)
     );
     assert_eq!(h.session.generation(), 1);
@@ -232,7 +236,7 @@ fn a_restore_replaces_a_login_in_flight_whose_late_answer_changes_nothing() {
     let its_login = second.take_one_sent();
     second
         .session
-        .restore(&snapshot, SCOPE, second.now, WRITTEN_AT)
+        .restore(&snapshot, SCOPE, second.now, WRITTEN_AT, None)
         .unwrap();
     second.answer(&its_login, 200, LOGIN_OK);
 
@@ -287,7 +291,7 @@ fn a_weavr_session_goes_on_stepped_up_and_acting_for_the_same_identity() {
     let mut second = Harness::weavr();
     second
         .session
-        .restore(&out[..len], SCOPE, second.now, WRITTEN_AT)
+        .restore(&out[..len], SCOPE, second.now, WRITTEN_AT, None)
         .unwrap();
 
     assert_eq!(
@@ -300,4 +304,58 @@ fn a_weavr_session_goes_on_stepped_up_and_acting_for_the_same_identity() {
     );
     assert!(second.session.provider().identity().is_some());
     assert!(second.grant_at(Level::SteppedUp).headers.len() >= 2);
+}
+
+#[test]
+fn the_fleets_last_use_moves_the_idle_deadline_of_a_restored_token() {
+    let first = Harness::logged_in();
+    let idle_deadline = first.session.poll_timeout().expect("an idle deadline");
+    let snapshot = snapshot_of(&first);
+    // Twenty minutes later; another process used the token a minute ago.
+    let later = WRITTEN_AT + 20 * 60_000;
+    let mut second = Harness::currencycloud();
+    second
+        .session
+        .restore(&snapshot, SCOPE, second.now, later, Some(later - 60_000))
+        .unwrap();
+    let left = idle_deadline.saturating_duration_since(at(secs(0))) - secs(60);
+    assert_eq!(second.session.poll_timeout(), Some(at(secs(0)) + left));
+
+    // Without that use, the token idled out long ago.
+    let much_later = WRITTEN_AT + 40 * 60_000;
+    let mut third = Harness::currencycloud();
+    assert_eq!(
+        third
+            .session
+            .restore(&snapshot, SCOPE, third.now, much_later, None),
+        Err(SnapshotError::Lapsed)
+    );
+    assert!(
+        third
+            .session
+            .restore(
+                &snapshot,
+                SCOPE,
+                third.now,
+                much_later,
+                Some(much_later - 1000)
+            )
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_login_the_fleet_saw_refused_is_rejected_without_being_sent() {
+    let mut h = Harness::currencycloud();
+    h.login();
+    let _login = h.take_one_sent();
+    h.session
+        .reject_login(authsession_core::Error::RefusedByFleet);
+    h.drain();
+    assert_eq!(h.state(), SessionState::Rejected);
+    assert_eq!(
+        h.take_events(),
+        [Seen::LoginRejected(authsession_core::Error::RefusedByFleet)]
+    );
+    assert!(h.nothing_sent());
 }

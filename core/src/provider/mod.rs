@@ -289,6 +289,21 @@ pub trait Provider {
         })
     }
 
+    /// The login the credentials name (an e-mail address, a login id, an
+    /// access key's id): not a secret, it names a shared session in a
+    /// store. By default none.
+    fn login_identity<'a>(&self, credentials: &'a Self::Credentials) -> &'a str {
+        let _ = credentials;
+        ""
+    }
+
+    /// Feeds every secret of the credentials to `feed`, for a keyed hash
+    /// that tells a store whether the credentials changed without keeping
+    /// them. By default nothing (a store then cannot tell).
+    fn feed_credentials(&self, credentials: &Self::Credentials, feed: &mut dyn FnMut(&[u8])) {
+        let _ = (credentials, feed);
+    }
+
     /// Writes what the provider must remember of the current token for
     /// another process to go on with it (Weavr: the identity it acts for)
     /// into `out`, and returns how many bytes. By default nothing.

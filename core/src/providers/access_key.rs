@@ -124,6 +124,15 @@ impl Provider for AccessKey {
         Ok(head)
     }
 
+    fn login_identity<'a>(&self, credentials: &'a AccessKeyCredentials) -> &'a str {
+        credentials.access_key.as_str()
+    }
+
+    fn feed_credentials(&self, credentials: &AccessKeyCredentials, feed: &mut dyn FnMut(&[u8])) {
+        feed(credentials.access_key.as_bytes());
+        feed(credentials.secret.as_bytes());
+    }
+
     fn read_login<R: Response + ?Sized>(
         &mut self,
         _step: LoginStep,

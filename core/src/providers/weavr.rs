@@ -290,6 +290,16 @@ impl Provider for Weavr {
         Ok(head)
     }
 
+    fn login_identity<'a>(&self, credentials: &'a WeavrCredentials) -> &'a str {
+        credentials.email.as_str()
+    }
+
+    fn feed_credentials(&self, credentials: &WeavrCredentials, feed: &mut dyn FnMut(&[u8])) {
+        feed(credentials.api_key.as_bytes());
+        feed(credentials.email.as_bytes());
+        feed(credentials.password.as_bytes());
+    }
+
     fn read_login<R: Response + ?Sized>(
         &mut self,
         step: LoginStep,

@@ -189,6 +189,19 @@ impl<P: Provider> Session<P> {
         activity + idle.saturating_sub(self.config.expiry_margin.min(idle / 2))
     }
 
+    /// Ends a login that another process of the fleet already saw refused
+    /// with these credentials (its store said so): the session is
+    /// rejected without sending it, with `error`, as if the server had
+    /// refused it. Does nothing without a login to end.
+    pub fn reject_login(&mut self, error: Error) {
+        if matches!(
+            self.state,
+            State::LoggingIn(_) | State::LoggedOut | State::Expired(_) | State::Waiting { .. }
+        ) {
+            self.reject(error);
+        }
+    }
+
     pub(super) fn reject(&mut self, error: Error) {
         self.forget_token();
         self.last_error = Some(error);

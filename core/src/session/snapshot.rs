@@ -181,12 +181,18 @@ impl<P: Provider> Session<P> {
     /// newer than the session's own: the session becomes `Active` with its
     /// generation (a login in flight is dropped: another process did it).
     /// Emits [`Event::Restored`](crate::Event::Restored).
+    ///
+    /// `last_used_ms` is the fleet's last use of the token (Unix
+    /// milliseconds), if the store knows it: for an API whose tokens idle
+    /// out, the idle deadline runs from it when it is later than the
+    /// snapshot's own.
     pub fn restore(
         &mut self,
         snapshot: &[u8],
         scope: &[u8],
         now: Instant,
         unix_now_ms: u64,
+        last_used_ms: Option<u64>,
     ) -> Result<(), SnapshotError> {
         let read = read(snapshot, P::NAME, scope)?;
         match self.state {
@@ -199,8 +205,18 @@ impl<P: Provider> Session<P> {
         let instant = |ms: Option<u64>| {
             ms.map(|ms| now + core::time::Duration::from_millis(ms.saturating_sub(unix_now_ms)))
         };
-        let lapsed = |ms: Option<u64>| ms.is_some_and(|ms| ms <= unix_now_ms);
-        if lapsed(read.expires_at) || lapsed(read.idle_deadline) {
+        let mut idle_deadline = instant(read.idle_deadline);
+        if let (Some(used), Some(idle)) = (last_used_ms, self.provider.idle_timeout()) {
+            // On the wall clock: the use may be older than this clock.
+            let span = self.idle_deadline(Instant::ZERO, idle).as_millis();
+            let from_use = instant(Some(used.saturating_add(span)));
+            idle_deadline = idle_deadline
+                .max(from_use)
+                .filter(|_| idle_deadline.is_some());
+        }
+        let lapsed = read.expires_at.is_some_and(|ms| ms <= unix_now_ms)
+            || idle_deadline.is_some_and(|deadline| deadline <= now);
+        if lapsed {
             return Err(SnapshotError::Lapsed);
         }
         if read.token.is_empty() || !is_header_safe(read.token) {
@@ -218,7 +234,7 @@ impl<P: Provider> Session<P> {
         self.generation = read.generation;
         self.last_error = None;
         self.state = State::Active(TokenTimes {
-            idle_deadline: instant(read.idle_deadline),
+            idle_deadline,
             expires_at: instant(read.expires_at),
             refresh_at: instant(read.refresh_at),
             refresh: None,

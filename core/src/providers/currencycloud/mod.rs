@@ -219,6 +219,19 @@ impl Provider for Currencycloud {
         }
     }
 
+    fn login_identity<'a>(&self, credentials: &'a CurrencycloudCredentials) -> &'a str {
+        credentials.login_id.as_str()
+    }
+
+    fn feed_credentials(
+        &self,
+        credentials: &CurrencycloudCredentials,
+        feed: &mut dyn FnMut(&[u8]),
+    ) {
+        feed(credentials.login_id.as_bytes());
+        feed(credentials.api_key.as_bytes());
+    }
+
     fn read_login<R: Response + ?Sized>(
         &mut self,
         _step: LoginStep,
