@@ -42,6 +42,9 @@ pub struct Client<P: Provider> {
     logout_on_drop: bool,
     pub(crate) max_wait: Duration,
     pub(crate) step_up: Option<StepUp>,
+    /// The store the session is shared through, if any.
+    #[cfg(feature = "store")]
+    pub(crate) fleet: Option<crate::fleet::Fleet>,
 }
 
 pub(crate) struct Shared<P: Provider> {
@@ -89,9 +92,31 @@ pub struct ClientBuilder<P: Provider> {
     logout_on_drop: bool,
     max_wait: Duration,
     step_up: Option<StepUp>,
+    #[cfg(feature = "store")]
+    store: Option<(
+        std::sync::Arc<dyn crate::store::SessionStore>,
+        crate::store::SealKey,
+        u32,
+    )>,
 }
 
 impl<P: Provider> ClientBuilder<P> {
+    /// Shares the session through `store`, sealed with the fleet's `key`:
+    /// every process with the same store, key, provider, base URL and
+    /// login uses one session (one login at a time for all of them, a
+    /// refused login recorded for all, at most `logins_per_minute` logins
+    /// a minute in all). See [`crate::store`]. Feature `store`.
+    #[cfg(feature = "store")]
+    pub fn store(
+        mut self,
+        store: impl crate::store::SessionStore + 'static,
+        key: crate::store::SealKey,
+        logins_per_minute: u32,
+    ) -> Self {
+        self.store = Some((std::sync::Arc::new(store), key, logins_per_minute));
+        self
+    }
+
     /// How the program steps the session up when a call needs it: the
     /// channel to use, and a callback that is told what the user is asked
     /// (the channel, why: a first code, a refused one, an expired one, and
@@ -148,10 +173,15 @@ impl<P: Provider> ClientBuilder<P> {
     pub fn build(self) -> Result<Client<P>, Error> {
         let base_url = self.base_url.ok_or(Error::BaseUrl(BaseUrlError::Missing))?;
         let base = BaseUrl::parse(&base_url)?;
+        let session = Session::with_config(self.provider, self.credentials, self.config);
+        #[cfg(feature = "store")]
+        let fleet = self.store.map(|(store, key, budget)| {
+            crate::fleet::Fleet::new(store, key, &session, &base.as_string(), budget)
+        });
         Ok(Client {
             transport: Transport::new(base, self.timeouts),
             shared: Mutex::new(Shared {
-                session: Session::with_config(self.provider, self.credentials, self.config),
+                session,
                 exchanging: 0,
                 give_ups: 0,
                 stepping_up: false,
@@ -162,6 +192,8 @@ impl<P: Provider> ClientBuilder<P> {
             logout_on_drop: self.logout_on_drop,
             max_wait: self.max_wait,
             step_up: self.step_up,
+            #[cfg(feature = "store")]
+            fleet,
         })
     }
 }
@@ -197,6 +229,8 @@ impl<P: Provider> Client<P> {
             logout_on_drop: true,
             max_wait: Duration::from_secs(120),
             step_up: None,
+            #[cfg(feature = "store")]
+            store: None,
         }
     }
 
@@ -373,6 +407,10 @@ impl<P: Provider> Client<P> {
                 // `Ok`, and any verdict this client does not know (it asks
                 // nothing of the client): the answer is the caller's.
                 _ => {
+                    #[cfg(feature = "store")]
+                    if let Some(fleet) = &self.fleet {
+                        fleet.touch();
+                    }
                     return Ok(Answered {
                         response,
                         fatal: None,
@@ -565,6 +603,8 @@ impl<P: Provider> Client<P> {
         outgoing: Outgoing,
         within: Duration,
     ) -> (MutexGuard<'a, Shared<P>>, Result<(), Error>) {
+        #[cfg(feature = "store")]
+        let starts_login = self.fleet.is_some() && crate::fleet::starts_login(&shared.session);
         shared.exchanging += 1;
         // Within the session's own deadline for the request too, so that
         // the transport always speaks first; and never a zero bound.
@@ -572,6 +612,37 @@ impl<P: Provider> Client<P> {
             .min(shared.session.config().request_timeout)
             .max(Duration::from_millis(1));
         drop(shared);
+        #[cfg(feature = "store")]
+        let mut lock_holder = None;
+        #[cfg(feature = "store")]
+        if let Some(fleet) = self.fleet.as_ref().filter(|_| starts_login) {
+            use crate::fleet::BeforeLogin;
+            let decided = self.before_login(fleet, within);
+            if !matches!(decided, Ok(BeforeLogin::Send(_))) {
+                let mut shared = self.lock();
+                shared.exchanging -= 1;
+                let result = match decided {
+                    Ok(BeforeLogin::Refused) => {
+                        shared
+                            .session
+                            .reject_login(authsession_core::Error::RefusedByFleet);
+                        Ok(())
+                    }
+                    Err(error) => {
+                        // Not sent: the session counts it as failed.
+                        shared.session.handle_failure(outgoing.id, self.now());
+                        Err(error)
+                    }
+                    _ => Ok(()),
+                };
+                self.drain_events(&mut shared);
+                self.changed.notify_all();
+                return (shared, result);
+            }
+            if let Ok(BeforeLogin::Send(holder)) = decided {
+                lock_holder = Some(holder);
+            }
+        }
         let answer = self
             .transport
             .send_session_request(outgoing.request, within);
@@ -595,6 +666,10 @@ impl<P: Provider> Client<P> {
                 Err(error)
             }
         };
+        #[cfg(feature = "store")]
+        if let (Some(fleet), Some(holder)) = (&self.fleet, lock_holder) {
+            self.after_login(fleet, &mut shared, holder);
+        }
         self.drain_events(&mut shared);
         self.changed.notify_all();
         (shared, result)

@@ -26,6 +26,8 @@
 mod call_step_up;
 mod client;
 mod error;
+#[cfg(feature = "store")]
+mod fleet;
 mod form;
 mod origin;
 mod step_up;

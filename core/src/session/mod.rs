@@ -186,6 +186,11 @@ impl<P: Provider> Session<P> {
         &self.provider
     }
 
+    /// The credentials (their `Debug` shows none of them).
+    pub const fn credentials(&self) -> &P::Credentials {
+        &self.credentials
+    }
+
     /// The configuration.
     pub const fn config(&self) -> &Config {
         &self.config

@@ -252,6 +252,16 @@ impl<P: Provider> Session<P> {
     }
 }
 
+impl<P: Provider> Session<P> {
+    /// Notes that the fleet sharing this session's store has counted
+    /// logins up to `generation`: the session's next login counts from
+    /// there, so that its snapshot is newer than every one stored before
+    /// (a store refuses an older generation).
+    pub fn note_generation(&mut self, generation: u64) {
+        self.generation = self.generation.max(generation);
+    }
+}
+
 /// The most bytes of a provider's own state in a snapshot.
 pub const PROVIDER_STATE_MAX: usize = 128;
 

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 mod seal;
 
+pub(crate) use seal::hex;
 pub use seal::{SealError, SealKey};
 
 /// The name of one session in a store: derived from the provider, the base

@@ -1,0 +1,354 @@
+//! The client's side of a shared [`SessionStore`]: one session for every
+//! process that shares the store.
+//!
+//! Before a login, the thread that would send it asks the store: a newer
+//! token stored by another process is taken instead (no login); a refusal
+//! of these credentials recorded by another process ends the login
+//! unsent; otherwise it takes the fleet's login lock and one login of the
+//! fleet's budget, logs in, stores the sealed snapshot (fenced by the
+//! generation) and releases the lock. The others wait for the snapshot.
+//! A call with a token the process holds asks the store nothing, but for
+//! recording the token's use, at most once per tenth of the API's idle
+//! timeout.
+//!
+//! When the store cannot be reached, the process goes on alone: it keeps
+//! its token, logs in within a local budget of one login a minute, says
+//! so once, and rejoins when the store answers again.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
+
+use authsession_core::{Provider, Session, SessionState};
+use zeroize::Zeroizing;
+
+use crate::client::{Client, Shared};
+use crate::error::Error;
+use crate::store::{Budget, RefusedMark, SealKey, SessionStore, StoreError, StoreKey};
+
+/// How long the fleet's login lock lasts: a holder that dies frees it
+/// after this.
+const LOCK_TTL: Duration = Duration::from_secs(15);
+/// How often a process waiting for another's login looks at the store.
+const POLL: Duration = Duration::from_millis(50);
+/// The logins a minute a process allows itself while the store is away.
+const ALONE_BUDGET: Duration = Duration::from_secs(60);
+
+/// A store, the key it is sealed with, and what this client is in it.
+pub(crate) struct Fleet {
+    store: Arc<dyn SessionStore>,
+    seal: SealKey,
+    key: StoreKey,
+    /// The keyed hash of this client's credentials.
+    credentials: [u8; 32],
+    budget_per_minute: u32,
+    /// Recording the token's use: at most this often.
+    touch_every: Option<Duration>,
+    local: Mutex<Local>,
+}
+
+#[derive(Default)]
+struct Local {
+    last_touch: Option<StdInstant>,
+    /// Whether the store is away (said once, until it answers again).
+    alone: bool,
+    last_alone_login: Option<StdInstant>,
+}
+
+/// What the store says about a login this process is about to send.
+pub(crate) enum BeforeLogin {
+    /// Send it; release the lock afterwards (`None`: no lock was taken,
+    /// the store being away).
+    Send(Option<String>),
+    /// Another process's token was taken instead: nothing to send.
+    Restored,
+    /// Another process saw these credentials refused: ended unsent.
+    Refused,
+}
+
+impl Fleet {
+    pub(crate) fn new<P: Provider>(
+        store: Arc<dyn SessionStore>,
+        seal: SealKey,
+        session: &Session<P>,
+        base_url: &str,
+        budget_per_minute: u32,
+    ) -> Self {
+        let provider = session.provider();
+        let credentials = session.credentials();
+        let key = StoreKey::new(P::NAME, base_url, provider.login_identity(credentials));
+        let mut parts: Vec<Zeroizing<Vec<u8>>> = vec![Zeroizing::new(P::NAME.as_bytes().to_vec())];
+        provider.feed_credentials(credentials, &mut |part| {
+            parts.push(Zeroizing::new(part.to_vec()));
+        });
+        let borrowed: Vec<&[u8]> = parts.iter().map(|part| part.as_slice()).collect();
+        let credentials = seal.keyed_hash(&borrowed);
+        Fleet {
+            store,
+            seal,
+            key,
+            credentials,
+            budget_per_minute: budget_per_minute.max(1),
+            touch_every: provider.idle_timeout().map(|idle| idle / 10),
+            local: Mutex::new(Local::default()),
+        }
+    }
+
+    fn local(&self) -> std::sync::MutexGuard<'_, Local> {
+        self.local.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The store answered: if it was away, say it is back.
+    fn answered(&self) {
+        let mut local = self.local();
+        if local.alone {
+            local.alone = false;
+            tracing::info!(key = %self.key, "the session store answers again: back with the fleet");
+        }
+    }
+
+    /// The store is away: say so once.
+    fn note_away(&self, local: &mut Local, error: &StoreError) {
+        if !local.alone {
+            local.alone = true;
+            tracing::warn!(key = %self.key, %error, "the session store is unavailable: going on alone");
+        }
+    }
+
+    /// The store is away before a login: it goes within the local budget.
+    fn away(&self, error: &StoreError) -> Result<BeforeLogin, Error> {
+        let mut local = self.local();
+        self.note_away(&mut local, error);
+        let now = StdInstant::now();
+        if let Some(last) = local.last_alone_login
+            && now.duration_since(last) < ALONE_BUDGET
+        {
+            return Err(Error::RateLimited {
+                retry_after: ALONE_BUDGET.saturating_sub(now.duration_since(last)),
+            });
+        }
+        local.last_alone_login = Some(now);
+        Ok(BeforeLogin::Send(None))
+    }
+
+    /// Takes one login of the fleet's budget, waiting for the next minute
+    /// within the call's patience.
+    fn take_budget(&self, started: StdInstant, patience: Duration) -> Result<(), Error> {
+        loop {
+            let budget = self
+                .store
+                .take_budget(&self.key, self.budget_per_minute, unix_now_ms());
+            match budget {
+                Ok(Budget::Granted) => return Ok(()),
+                Ok(Budget::Spent { retry_in }) => {
+                    if started.elapsed() + retry_in > patience {
+                        return Err(Error::RateLimited {
+                            retry_after: retry_in,
+                        });
+                    }
+                    tracing::info!(key = %self.key, ?retry_in, "the fleet's login budget is spent: waiting");
+                    // The lock may expire meanwhile and another process
+                    // take it: it waits for the same budget.
+                    std::thread::sleep(retry_in);
+                }
+                // A store that fails here fails the login's decision: the
+                // login goes without the budget, as when the store is away.
+                Err(error) => return self.away(&error).map(drop),
+            }
+        }
+    }
+
+    /// Records the token's use, at most once per tenth of the idle timeout.
+    pub(crate) fn touch(&self) {
+        let Some(every) = self.touch_every else {
+            return;
+        };
+        {
+            let mut local = self.local();
+            let now = StdInstant::now();
+            if local
+                .last_touch
+                .is_some_and(|last| now.duration_since(last) < every)
+            {
+                return;
+            }
+            local.last_touch = Some(now);
+        }
+        match self.store.touch(&self.key, unix_now_ms()) {
+            Ok(()) => self.answered(),
+            Err(error) => self.note_away(&mut self.local(), &error),
+        }
+    }
+}
+
+pub(crate) fn unix_now_ms() -> u64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Whether the session is about to send the first step of a login (its
+/// own, or a refresh's).
+pub(crate) fn starts_login<P: Provider>(session: &Session<P>) -> bool {
+    matches!(
+        session.state(),
+        SessionState::LoggingIn { step } | SessionState::Refreshing { step }
+            if step == authsession_core::LoginStep::FIRST
+    )
+}
+
+/// A random id for one holder of the lock.
+fn holder_id() -> String {
+    let mut bytes = [0_u8; 16];
+    // Without randomness the id is a time: unique enough among processes
+    // that start apart.
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes[..8].copy_from_slice(&unix_now_ms().to_be_bytes());
+    }
+    crate::store::hex(&bytes)
+}
+
+impl<P: Provider> Client<P> {
+    /// Asks the store before a login: see the module's documentation.
+    /// Waits for another process's login at most `patience`.
+    pub(crate) fn before_login(
+        &self,
+        fleet: &Fleet,
+        patience: Duration,
+    ) -> Result<BeforeLogin, Error> {
+        let started = StdInstant::now();
+        let holder = holder_id();
+        loop {
+            match self.look_at_store(fleet) {
+                Ok(Some(decided)) => return Ok(decided),
+                Ok(None) => {}
+                Err(error) => return fleet.away(&error),
+            }
+            match fleet.store.try_lock(&fleet.key, &holder, LOCK_TTL) {
+                Ok(true) => match fleet.take_budget(started, patience) {
+                    // A login may have landed just before the lock was ours.
+                    Ok(()) => match self.look_at_store(fleet) {
+                        Ok(Some(decided)) => {
+                            let _ = fleet.store.unlock(&fleet.key, &holder);
+                            return Ok(decided);
+                        }
+                        Ok(None) => return Ok(BeforeLogin::Send(Some(holder))),
+                        Err(error) => return fleet.away(&error),
+                    },
+                    Err(error) => {
+                        let _ = fleet.store.unlock(&fleet.key, &holder);
+                        return Err(error);
+                    }
+                },
+                Ok(false) => {}
+                Err(error) => return fleet.away(&error),
+            }
+            // Another process logs in: wait for its snapshot.
+            let waited = started.elapsed();
+            if waited + POLL > patience {
+                return Err(Error::Timeout { waited });
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// What the store decides by itself: a refusal of these credentials,
+    /// or a newer token, which the session takes.
+    fn look_at_store(&self, fleet: &Fleet) -> Result<Option<BeforeLogin>, StoreError> {
+        let record = fleet.store.read(&fleet.key)?;
+        fleet.answered();
+        if let Some(mark) = &record.refused
+            && mark.credentials == fleet.credentials
+        {
+            tracing::warn!(key = %fleet.key, error = %mark.error, "these credentials were refused in the fleet: not logging in");
+            return Ok(Some(BeforeLogin::Refused));
+        }
+        let Some((generation, sealed)) = record.snapshot else {
+            return Ok(None);
+        };
+        let mut shared = self.lock();
+        if generation <= shared.session.generation() {
+            return Ok(None);
+        }
+        // Whatever comes of it, the next login counts past this one.
+        shared.session.note_generation(generation);
+        let snapshot = match fleet.seal.open(&sealed, fleet.key.scope()) {
+            Ok(snapshot) => snapshot,
+            Err(error) => {
+                tracing::warn!(key = %fleet.key, %error, "the stored session cannot be opened: logging in");
+                return Ok(None);
+            }
+        };
+        let now = self.now();
+        match shared.session.restore(
+            &snapshot,
+            fleet.key.scope(),
+            now,
+            unix_now_ms(),
+            record.last_used_ms,
+        ) {
+            Ok(()) => Ok(Some(BeforeLogin::Restored)),
+            Err(error) => {
+                tracing::info!(key = %fleet.key, %error, "the stored session cannot serve: logging in");
+                Ok(None)
+            }
+        }
+    }
+
+    /// After a login's answer: stores the new token (or the refusal) and
+    /// releases the lock.
+    pub(crate) fn after_login(
+        &self,
+        fleet: &Fleet,
+        shared: &mut Shared<P>,
+        holder: Option<String>,
+    ) {
+        let session = &shared.session;
+        let outcome = match session.state() {
+            SessionState::Active | SessionState::Refreshing { .. } => {
+                self.store_snapshot(fleet, session)
+            }
+            SessionState::Rejected => {
+                let mark = RefusedMark {
+                    credentials: fleet.credentials,
+                    error: session
+                        .last_error()
+                        .map_or_else(|| "refused".to_owned(), ToString::to_string),
+                    at_ms: unix_now_ms(),
+                };
+                fleet.store.set_refused(&fleet.key, Some(&mark))
+            }
+            _ => Ok(()),
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(key = %fleet.key, %error, "the login's outcome could not be stored");
+        }
+        if let Some(holder) = holder {
+            let _ = fleet.store.unlock(&fleet.key, &holder);
+        }
+    }
+
+    fn store_snapshot(&self, fleet: &Fleet, session: &Session<P>) -> Result<(), StoreError> {
+        let mut buffer = Zeroizing::new(vec![0_u8; 4096]);
+        let now = self.now();
+        let unix_now = unix_now_ms();
+        let written = match session.snapshot(fleet.key.scope(), now, unix_now, &mut buffer) {
+            Err(authsession_core::SnapshotError::BufferTooSmall { needed }) => {
+                buffer = Zeroizing::new(vec![0_u8; needed]);
+                session.snapshot(fleet.key.scope(), now, unix_now, &mut buffer)
+            }
+            other => other,
+        };
+        let Ok(len) = written else {
+            return Ok(());
+        };
+        let sealed = fleet
+            .seal
+            .seal(&buffer[..len], fleet.key.scope())
+            .map_err(|_| StoreError::Corrupt("sealing"))?;
+        fleet
+            .store
+            .write(&fleet.key, session.generation(), &sealed)
+            .map(drop)
+    }
+}
