@@ -441,11 +441,38 @@ impl<P: Provider> Client<P> {
         let now = self.catch_up(&mut shared);
         shared.session.logout(now);
         self.drain_events(&mut shared);
-        match self.take_transmit(&mut shared)? {
-            Some(outgoing) => {
-                let (_shared, result) = self.exchange(shared, outgoing, self.max_wait);
-                result
-            }
+        let result = match self.take_transmit(&mut shared)? {
+            Some(outgoing) => self.exchange(shared, outgoing, self.max_wait).1,
+            None => Ok(()),
+        };
+        // The session is closed for the whole fleet: no process takes it
+        // up again.
+        #[cfg(feature = "store")]
+        if let (Ok(()), Some(fleet)) = (&result, &self.fleet) {
+            fleet
+                .forget()
+                .map_err(|error| Error::Store(std::sync::Arc::new(error)))?;
+        }
+        result
+    }
+
+    /// Takes up the stored session, or logs in, as a call would. With a
+    /// store, what `logout` needs first in a new process. Feature `store`.
+    #[cfg(feature = "store")]
+    pub fn resume(&self) -> Result<(), Error> {
+        self.await_grant(Level::User).map(drop)
+    }
+
+    /// Clears the fleet's mark of a refused login (what an operator does
+    /// once the credentials are fixed on the API's side): the processes of
+    /// the fleet log in again with them. A client that saw the refusal
+    /// itself stays rejected until [`login`](Self::login). Feature `store`.
+    #[cfg(feature = "store")]
+    pub fn clear_refusal(&self) -> Result<(), Error> {
+        match &self.fleet {
+            Some(fleet) => fleet
+                .clear_refusal()
+                .map_err(|error| Error::Store(std::sync::Arc::new(error))),
             None => Ok(()),
         }
     }
@@ -704,7 +731,14 @@ impl<P: Provider> Drop for Client<P> {
             self.state(),
             SessionState::Active | SessionState::Refreshing { .. }
         );
+        // A stored session is the fleet's: dropping one client of it
+        // does not close it.
+        #[cfg(feature = "store")]
+        let shared_by_fleet = self.fleet.is_some();
+        #[cfg(not(feature = "store"))]
+        let shared_by_fleet = false;
         if self.logout_on_drop
+            && !shared_by_fleet
             && active
             && self.lock().session.provider().has_logout()
             && let Err(error) = self.logout()

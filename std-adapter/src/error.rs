@@ -110,6 +110,11 @@ pub enum Error {
     /// A request that cannot be built for another reason (rare: the
     /// message is the `http` crate's, which names no header value).
     Config(String),
+    /// The session store failed (feature `store`): it is away, or holds
+    /// what cannot be read. Calls go on without it where they can; this is
+    /// what an operation on the store itself reports.
+    #[cfg(feature = "store")]
+    Store(std::sync::Arc<crate::store::StoreError>),
 }
 
 impl fmt::Display for Error {
@@ -146,6 +151,8 @@ impl fmt::Display for Error {
                 write!(f, "{provider} cannot authorize calls at level {level:?}")
             }
             Error::Config(message) => write!(f, "bad configuration: {message}"),
+            #[cfg(feature = "store")]
+            Error::Store(error) => fmt::Display::fmt(error, f),
         }
     }
 }
@@ -158,6 +165,8 @@ impl std::error::Error for Error {
             | Error::GaveUp(error)
             | Error::StepUpFailed(error)
             | Error::Api(error) => Some(error),
+            #[cfg(feature = "store")]
+            Error::Store(error) => Some(error.as_ref()),
             // `StepUpRefused` is a reason, not an error type; the
             // configuration errors are the whole story.
             _ => None,

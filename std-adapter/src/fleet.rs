@@ -97,6 +97,16 @@ impl Fleet {
         self.local.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Removes the session from the store (it was closed on the server).
+    pub(crate) fn forget(&self) -> Result<(), StoreError> {
+        self.store.remove(&self.key)
+    }
+
+    /// Clears the mark of a refused login.
+    pub(crate) fn clear_refusal(&self) -> Result<(), StoreError> {
+        self.store.set_refused(&self.key, None)
+    }
+
     /// The store answered: if it was away, say it is back.
     fn answered(&self) {
         let mut local = self.local();
