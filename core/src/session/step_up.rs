@@ -110,6 +110,11 @@ impl<P: Provider> Session<P> {
             return Err(StepUpRefused::NothingToAnswer);
         };
         self.challenges.check_code(code)?;
+        // A refresh login in flight is the session's one request: the code
+        // waits for it rather than replace it.
+        if self.in_flight.is_some() {
+            return Err(StepUpRefused::InProgress);
+        }
         // A token that lapsed while the user typed must not carry the code.
         if let State::Active(times) = self.state
             && times.lapsed(now).is_some()

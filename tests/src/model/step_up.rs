@@ -321,6 +321,9 @@ impl Model {
             (refused.contains(&text), StepUpRefused::CodeAlreadyRefused),
             // At most REFUSED_CODES refused per challenge.
             (refused.len() >= REFUSED_CODES, StepUpRefused::TooManyCodes),
+            // Invariant 1: one request of the session's own at a time; a
+            // refresh login in flight is not replaced by the code.
+            (self.in_flight.is_some(), StepUpRefused::InProgress),
             // Invariant 3: the code would travel with a lapsed token.
             (
                 lapsed && !super::known::SUBMIT_CODE_SENDS_A_LAPSED_TOKEN,
