@@ -40,6 +40,10 @@ pub(crate) struct Fleet {
     key: StoreKey,
     /// The keyed hash of this client's credentials.
     credentials: [u8; 32],
+    /// What its snapshots are bound to: the session's key and the
+    /// credentials' hash, so that a client with other credentials (a
+    /// wrong key for the same login) never takes up this token.
+    scope: Vec<u8>,
     budget_per_minute: u32,
     /// Recording the token's use: at most this often.
     touch_every: Option<Duration>,
@@ -82,7 +86,9 @@ impl Fleet {
         });
         let borrowed: Vec<&[u8]> = parts.iter().map(|part| part.as_slice()).collect();
         let credentials = seal.keyed_hash(&borrowed);
+        let scope = format!("{key} {}", crate::store::hex(&credentials)).into_bytes();
         Fleet {
+            scope,
             store,
             seal,
             key,
@@ -282,7 +288,7 @@ impl<P: Provider> Client<P> {
         }
         // Whatever comes of it, the next login counts past this one.
         shared.session.note_generation(generation);
-        let snapshot = match fleet.seal.open(&sealed, fleet.key.scope()) {
+        let snapshot = match fleet.seal.open(&sealed, &fleet.scope) {
             Ok(snapshot) => snapshot,
             Err(error) => {
                 tracing::warn!(key = %fleet.key, %error, "the stored session cannot be opened: logging in");
@@ -292,7 +298,7 @@ impl<P: Provider> Client<P> {
         let now = self.now();
         match shared.session.restore(
             &snapshot,
-            fleet.key.scope(),
+            &fleet.scope,
             now,
             unix_now_ms(),
             record.last_used_ms,
@@ -342,10 +348,10 @@ impl<P: Provider> Client<P> {
         let mut buffer = Zeroizing::new(vec![0_u8; 4096]);
         let now = self.now();
         let unix_now = unix_now_ms();
-        let written = match session.snapshot(fleet.key.scope(), now, unix_now, &mut buffer) {
+        let written = match session.snapshot(&fleet.scope, now, unix_now, &mut buffer) {
             Err(authsession_core::SnapshotError::BufferTooSmall { needed }) => {
                 buffer = Zeroizing::new(vec![0_u8; needed]);
-                session.snapshot(fleet.key.scope(), now, unix_now, &mut buffer)
+                session.snapshot(&fleet.scope, now, unix_now, &mut buffer)
             }
             other => other,
         };
@@ -354,7 +360,7 @@ impl<P: Provider> Client<P> {
         };
         let sealed = fleet
             .seal
-            .seal(&buffer[..len], fleet.key.scope())
+            .seal(&buffer[..len], &fleet.scope)
             .map_err(|_| StoreError::Corrupt("sealing"))?;
         fleet
             .store

@@ -1,0 +1,275 @@
+//! Clients that share one session through a store, counted where the
+//! sandbox sees them. Each client here has its own session, as a process
+//! of a fleet has: what one of them holds, the others learn only through
+//! the store (a directory, or a real `redis-server` the test starts).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod client_currencycloud_support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use authsession_core::providers::Currencycloud;
+use authsession_sandbox::{CURRENCYCLOUD_API_KEY, Fault, Sandbox, SandboxConfig};
+use authsession_std::store::{FileStore, RedisStore, SealKey, SessionStore};
+use authsession_std::{Client, Error};
+use authsession_tests::redis_server::RedisServer;
+use authsession_tests::tap::Tap;
+use client_currencycloud_support::{
+    LONG_IDLE, WRONG_KEY, credentials, session_config, start_sandbox,
+};
+
+const KEY: &str = "5f2b8c1e9d4a7b3c6e0f1a2d3c4b5a6978695a4b3c2d1e0f9e8d7c6b5a493827";
+
+fn sandbox() -> Sandbox {
+    start_sandbox(SandboxConfig {
+        worker_threads: 8,
+        idle_timeout: Duration::from_secs(60),
+        ..SandboxConfig::for_tests()
+    })
+}
+
+/// A client of `url` sharing its session through `store`.
+fn client(
+    url: &str,
+    api_key: &str,
+    store: impl SessionStore + 'static,
+    budget: u32,
+) -> Client<Currencycloud> {
+    Client::builder(
+        Currencycloud::with_idle_timeout(LONG_IDLE),
+        credentials(api_key),
+    )
+    .base_url(url)
+    .config(session_config(Duration::ZERO))
+    .max_wait(Duration::from_secs(10))
+    .store(store, SealKey::from_hex(KEY).unwrap(), budget)
+    .build()
+    .unwrap()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("authsession-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The stores a test runs on: a directory, and a Redis of its own.
+fn each_store(name: &str, test: impl Fn(&dyn Fn() -> Box<dyn SessionStore>)) {
+    let dir = temp_dir(name);
+    test(&|| Box::new(FileStore::new(&dir).unwrap()));
+    let redis = RedisServer::start();
+    let url = redis.url();
+    test(&|| Box::new(RedisStore::open(&url).unwrap()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn get_ok(client: &Client<Currencycloud>) {
+    let response = client.get("/v2/accounts/current").unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[test]
+fn a_second_process_takes_up_the_first_ones_token_without_a_login() {
+    each_store("takeup", |store| {
+        let sandbox = sandbox();
+        let first = client(
+            &sandbox.currencycloud_url(),
+            CURRENCYCLOUD_API_KEY,
+            store(),
+            10,
+        );
+        get_ok(&first);
+        let second = client(
+            &sandbox.currencycloud_url(),
+            CURRENCYCLOUD_API_KEY,
+            store(),
+            10,
+        );
+        get_ok(&second);
+        get_ok(&second);
+        assert_eq!(sandbox.counters().logins, 1);
+        assert_eq!(second.generation(), 1);
+    });
+}
+
+#[test]
+fn sixteen_clients_meeting_at_once_log_in_once() {
+    each_store("burst", |store| {
+        let sandbox = sandbox();
+        let clients: Vec<_> = (0..16)
+            .map(|_| {
+                Arc::new(client(
+                    &sandbox.currencycloud_url(),
+                    CURRENCYCLOUD_API_KEY,
+                    store(),
+                    10,
+                ))
+            })
+            .collect();
+        let calls: Vec<_> = clients
+            .iter()
+            .map(|client| {
+                let client = Arc::clone(client);
+                std::thread::spawn(move || get_ok(&client))
+            })
+            .collect();
+        for call in calls {
+            call.join().unwrap();
+        }
+        assert_eq!(sandbox.counters().logins, 1);
+    });
+}
+
+#[test]
+fn a_refused_key_is_tried_once_for_the_whole_fleet() {
+    each_store("refused", |store| {
+        let sandbox = sandbox();
+        for n in 0..4 {
+            let client = client(&sandbox.currencycloud_url(), WRONG_KEY, store(), 10);
+            let error = client.get("/v2/accounts/current").unwrap_err();
+            assert!(matches!(error, Error::Rejected(_)), "client {n}: {error:?}");
+            if n > 0 {
+                assert!(
+                    matches!(
+                        error,
+                        Error::Rejected(authsession_core::Error::RefusedByFleet)
+                    ),
+                    "{error:?}"
+                );
+            }
+        }
+        assert_eq!(sandbox.counters().rejected_logins, 1);
+
+        // The right key is not refused: other credentials, no mark.
+        let right = client(
+            &sandbox.currencycloud_url(),
+            CURRENCYCLOUD_API_KEY,
+            store(),
+            10,
+        );
+        get_ok(&right);
+        // An operator clears the mark: the wrong key is tried once more.
+        let wrong = client(&sandbox.currencycloud_url(), WRONG_KEY, store(), 10);
+        wrong.clear_refusal().unwrap();
+        assert!(wrong.get("/v2/accounts/current").is_err());
+        assert_eq!(sandbox.counters().rejected_logins, 2);
+    });
+}
+
+#[test]
+fn a_token_refused_for_one_process_is_one_login_for_all() {
+    each_store("refresh", |store| {
+        let sandbox = sandbox();
+        let first = client(
+            &sandbox.currencycloud_url(),
+            CURRENCYCLOUD_API_KEY,
+            store(),
+            10,
+        );
+        let second = client(
+            &sandbox.currencycloud_url(),
+            CURRENCYCLOUD_API_KEY,
+            store(),
+            10,
+        );
+        get_ok(&first);
+        get_ok(&second);
+        // The server refuses the token, to one process, then the other.
+        sandbox.inject(Fault::Status(401), 1);
+        get_ok(&first);
+        sandbox.inject(Fault::Status(401), 1);
+        get_ok(&second);
+        let counters = sandbox.counters();
+        assert_eq!(counters.logins, 2, "one login for the refusal: {counters:?}");
+        assert_eq!((first.generation(), second.generation()), (2, 2));
+    });
+}
+
+#[test]
+fn the_fleets_budget_holds_back_a_login_past_it() {
+    each_store("budget", |store| {
+        let sandbox = sandbox();
+        let first = Client::builder(
+            Currencycloud::with_idle_timeout(LONG_IDLE),
+            credentials(CURRENCYCLOUD_API_KEY),
+        )
+        .base_url(sandbox.currencycloud_url())
+        .config(session_config(Duration::ZERO))
+        .max_wait(Duration::from_millis(500))
+        .store(store(), SealKey::from_hex(KEY).unwrap(), 1)
+        .build()
+        .unwrap();
+        get_ok(&first);
+        sandbox.inject(Fault::Status(401), 1);
+        let error = first.get("/v2/accounts/current").unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::RateLimited { .. } | Error::Timeout { .. } | Error::GaveUp(_)
+            ),
+            "{error:?}"
+        );
+        assert_eq!(sandbox.counters().logins, 1, "no second login this minute");
+    });
+}
+
+#[test]
+fn the_file_is_private_sealed_and_a_tampered_one_means_a_fresh_login() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = sandbox();
+    let tap = Tap::start(sandbox.addr());
+    let dir = temp_dir("sealed");
+    let first = client(
+        &tap.url(),
+        CURRENCYCLOUD_API_KEY,
+        FileStore::new(&dir).unwrap(),
+        10,
+    );
+    get_ok(&first);
+    let tokens = tap.answer_strings("auth_token");
+    assert_eq!(tokens.len(), 1);
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
+        .collect();
+    assert!(!files.is_empty());
+    for file in &files {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        let bytes = std::fs::read(file).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        if bytes.len() > 64 {
+            assert_eq!(mode, 0o600, "{file:?}");
+        }
+        for secret in [tokens[0].as_str(), CURRENCYCLOUD_API_KEY, KEY] {
+            assert!(!text.contains(secret), "{file:?} holds a secret");
+        }
+    }
+
+    // Every file's bytes changed: the next process cannot take the token.
+    for file in &files {
+        let mut bytes = std::fs::read(file).unwrap();
+        if let Some(last) = bytes.iter_mut().rev().find(|byte| byte.is_ascii_hexdigit()) {
+            *last = if *last == b'0' { b'1' } else { b'0' };
+        }
+        std::fs::write(file, bytes).unwrap();
+    }
+    let second = client(
+        &tap.url(),
+        CURRENCYCLOUD_API_KEY,
+        FileStore::new(&dir).unwrap(),
+        10,
+    );
+    let outcome = second.get("/v2/accounts/current");
+    // A store that holds what cannot be read is refused as a whole, or
+    // the sealed token is: either way no tampered token is used.
+    if let Ok(response) = outcome {
+        assert_eq!(response.status(), 200);
+        assert_eq!(sandbox.counters().logins, 2, "a fresh login");
+    }
+    assert_eq!(sandbox.counters().unauthorized, 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
