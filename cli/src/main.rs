@@ -4,6 +4,8 @@
 mod call;
 mod demo;
 mod serve;
+mod session;
+mod stored;
 
 use std::process::ExitCode;
 
@@ -25,6 +27,11 @@ enum Command {
     Sandbox(serve::SandboxArgs),
     /// Send calls to an API over one session.
     Call(call::CallArgs),
+    /// Close a stored session on the server and remove it from the store.
+    Logout(stored::LogoutArgs),
+    /// Operate on a session store.
+    #[command(subcommand)]
+    Store(stored::StoreCommand),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +40,8 @@ fn main() -> ExitCode {
         Command::Demo => demo::run(),
         Command::Sandbox(args) => serve::run(&args),
         Command::Call(args) => call::run(&args),
+        Command::Logout(args) => stored::logout(&args),
+        Command::Store(command) => stored::run(&command),
     }
 }
 
