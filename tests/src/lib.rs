@@ -24,6 +24,7 @@ pub mod currencycloud;
 pub mod harness;
 pub mod model;
 pub mod record;
+pub mod redis_server;
 pub mod tap;
 pub mod weavr;
 

@@ -15,16 +15,24 @@
 //! - the login budget of the current minute, shared by the fleet;
 //! - the last use of the token, for APIs whose tokens idle out.
 //!
-//! Two stores come with the crate: `FileStore` (one host) and `RedisStore`
-//! (a fleet, feature `redis-store`). The client seals the snapshot with
-//! XChaCha20-Poly1305 under the fleet's [`SealKey`] before any store sees
-//! it.
+//! Two stores come with the crate: [`FileStore`] (one host: a file per
+//! session in a directory, the user's cache directory by default) and
+//! `RedisStore` (a fleet, feature `redis-store`: the keys of a session on
+//! one Redis, or on one slot of a Redis Cluster). The client seals the
+//! snapshot with XChaCha20-Poly1305 under the fleet's [`SealKey`] before
+//! any store sees it.
 
 use std::fmt;
 use std::time::Duration;
 
+mod file;
+#[cfg(feature = "redis-store")]
+mod redis;
 mod seal;
 
+pub use file::FileStore;
+#[cfg(feature = "redis-store")]
+pub use redis::RedisStore;
 pub(crate) use seal::hex;
 pub use seal::{SealError, SealKey};
 
