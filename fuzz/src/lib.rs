@@ -14,12 +14,14 @@ pub mod frame;
 pub mod payment_sca;
 pub mod replies;
 pub mod session;
+pub mod snapshot;
 pub mod wire;
 
 pub use access_key::{access_key_replies, jwt_claims};
 pub use payment_sca::payment_sca;
 pub use replies::{currencycloud_replies, weavr_replies};
 pub use session::session;
+pub use snapshot::snapshot_restore;
 pub use wire::http_response;
 
 /// The body of a fuzz target.
@@ -35,4 +37,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("http_response", http_response),
     ("session", session),
     ("payment_sca", payment_sca),
+    ("snapshot_restore", snapshot_restore),
 ];
