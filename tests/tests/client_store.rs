@@ -183,7 +183,10 @@ fn a_token_refused_for_one_process_is_one_login_for_all() {
         sandbox.inject(Fault::Status(401), 1);
         get_ok(&second);
         let counters = sandbox.counters();
-        assert_eq!(counters.logins, 2, "one login for the refusal: {counters:?}");
+        assert_eq!(
+            counters.logins, 2,
+            "one login for the refusal: {counters:?}"
+        );
         assert_eq!((first.generation(), second.generation()), (2, 2));
     });
 }
@@ -272,4 +275,49 @@ fn the_file_is_private_sealed_and_a_tampered_one_means_a_fresh_login() {
     }
     assert_eq!(sandbox.counters().unauthorized, 0);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn redis_going_away_fails_no_call_and_the_fleet_rejoins_when_it_returns() {
+    let sandbox = sandbox();
+    let mut redis = RedisServer::start();
+    let port = redis.port();
+    let url = redis.url();
+    let first = client(
+        &sandbox.currencycloud_url(),
+        CURRENCYCLOUD_API_KEY,
+        RedisStore::open(&url).unwrap(),
+        10,
+    );
+    get_ok(&first);
+
+    redis.stop();
+    for _ in 0..5 {
+        get_ok(&first);
+    }
+    // A refused token while Redis is away: one login, alone.
+    sandbox.inject(Fault::Status(401), 1);
+    get_ok(&first);
+    assert_eq!(sandbox.counters().logins, 2);
+
+    // Redis returns (empty: nothing was persisted). The next login is the
+    // fleet's again, and another process takes its token.
+    let _redis = RedisServer::start_on(port);
+    get_ok(&first);
+    sandbox.inject(Fault::Status(401), 1);
+    get_ok(&first);
+    assert_eq!(sandbox.counters().logins, 3);
+    let second = client(
+        &sandbox.currencycloud_url(),
+        CURRENCYCLOUD_API_KEY,
+        RedisStore::open(&url).unwrap(),
+        10,
+    );
+    get_ok(&second);
+    assert_eq!(
+        sandbox.counters().logins,
+        3,
+        "the second process took the token"
+    );
+    assert_eq!(second.generation(), first.generation());
 }
