@@ -186,3 +186,36 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// Forgets the session: snapshot, marks, lock, last use.
     fn remove(&self, key: &StoreKey) -> Result<(), StoreError>;
 }
+
+/// A boxed store is a store (for a store chosen at run time).
+impl<S: SessionStore + ?Sized> SessionStore for Box<S> {
+    fn read(&self, key: &StoreKey) -> Result<Record, StoreError> {
+        (**self).read(key)
+    }
+    fn write(&self, key: &StoreKey, generation: u64, sealed: &[u8]) -> Result<bool, StoreError> {
+        (**self).write(key, generation, sealed)
+    }
+    fn try_lock(&self, key: &StoreKey, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        (**self).try_lock(key, holder, ttl)
+    }
+    fn unlock(&self, key: &StoreKey, holder: &str) -> Result<(), StoreError> {
+        (**self).unlock(key, holder)
+    }
+    fn set_refused(&self, key: &StoreKey, mark: Option<&RefusedMark>) -> Result<(), StoreError> {
+        (**self).set_refused(key, mark)
+    }
+    fn take_budget(
+        &self,
+        key: &StoreKey,
+        per_minute: u32,
+        now_ms: u64,
+    ) -> Result<Budget, StoreError> {
+        (**self).take_budget(key, per_minute, now_ms)
+    }
+    fn touch(&self, key: &StoreKey, now_ms: u64) -> Result<(), StoreError> {
+        (**self).touch(key, now_ms)
+    }
+    fn remove(&self, key: &StoreKey) -> Result<(), StoreError> {
+        (**self).remove(key)
+    }
+}
