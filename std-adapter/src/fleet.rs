@@ -241,21 +241,21 @@ impl<P: Provider> Client<P> {
                 Err(error) => return fleet.away(&error),
             }
             match fleet.store.try_lock(&fleet.key, &holder, LOCK_TTL) {
-                Ok(true) => match fleet.take_budget(started, patience) {
-                    // A login may have landed just before the lock was ours.
-                    Ok(()) => match self.look_at_store(fleet) {
-                        Ok(Some(decided)) => {
-                            let _ = fleet.store.unlock(&fleet.key, &holder);
-                            return Ok(decided);
-                        }
-                        Ok(None) => return Ok(BeforeLogin::Send(Some(holder))),
-                        Err(error) => return fleet.away(&error),
-                    },
-                    Err(error) => {
+                Ok(true) => {
+                    // A login may have landed just before the lock was
+                    // ours: look again before one of the budget is spent.
+                    let decided = match self.look_at_store(fleet) {
+                        Ok(Some(decided)) => Ok(decided),
+                        Ok(None) => fleet
+                            .take_budget(started, patience)
+                            .map(|()| BeforeLogin::Send(Some(holder.clone()))),
+                        Err(error) => fleet.away(&error),
+                    };
+                    if !matches!(decided, Ok(BeforeLogin::Send(Some(_)))) {
                         let _ = fleet.store.unlock(&fleet.key, &holder);
-                        return Err(error);
                     }
-                },
+                    return decided;
+                }
                 Ok(false) => {}
                 Err(error) => return fleet.away(&error),
             }

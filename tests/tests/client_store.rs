@@ -321,3 +321,75 @@ fn redis_going_away_fails_no_call_and_the_fleet_rejoins_when_it_returns() {
     );
     assert_eq!(second.generation(), first.generation());
 }
+
+/// Sleeps past a minute's end if it is near, so that a test of the
+/// per-minute budget runs within one minute of the wall clock.
+fn within_one_minute(needed: Duration) {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let left = Duration::from_millis(60_000 - u64::try_from(now_ms % 60_000).unwrap());
+    if left < needed {
+        std::thread::sleep(left + Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_hundred_clients_whose_token_idles_out_again_and_again_never_pass_the_fleets_budget() {
+    const BUDGET: u32 = 3;
+    // Tokens idle out after a second; the clients do not know it.
+    let sandbox = start_sandbox(SandboxConfig {
+        worker_threads: 8,
+        idle_timeout: Duration::from_secs(1),
+        ..SandboxConfig::for_tests()
+    });
+    let redis = RedisServer::start();
+    let clients: Vec<_> = (0..100)
+        .map(|_| {
+            Arc::new(
+                Client::builder(
+                    Currencycloud::with_idle_timeout(LONG_IDLE),
+                    credentials(CURRENCYCLOUD_API_KEY),
+                )
+                .base_url(sandbox.currencycloud_url())
+                .config(session_config(Duration::ZERO))
+                .max_wait(Duration::from_secs(2))
+                .store(
+                    RedisStore::open(&redis.url()).unwrap(),
+                    SealKey::from_hex(KEY).unwrap(),
+                    BUDGET,
+                )
+                .build()
+                .unwrap(),
+            )
+        })
+        .collect();
+    within_one_minute(Duration::from_secs(20));
+    // One login for all; then each round, after the token idled out, needs
+    // another.
+    for client in &clients {
+        get_ok(client);
+    }
+    assert_eq!(sandbox.counters().logins, 1);
+    let mut failed = 0;
+    for _round in 0..6 {
+        std::thread::sleep(Duration::from_millis(1200));
+        let calls: Vec<_> = clients
+            .iter()
+            .map(|client| {
+                let client = Arc::clone(client);
+                std::thread::spawn(move || client.get("/v2/accounts/current").is_ok())
+            })
+            .collect();
+        failed += calls
+            .into_iter()
+            .map(|call| call.join().is_ok_and(|ok| ok))
+            .filter(|ok| !ok)
+            .count();
+    }
+    let logins = sandbox.counters().logins;
+    assert!(logins <= u64::from(BUDGET), "{logins} logins in a minute");
+    assert_eq!(logins, u64::from(BUDGET), "the budget is used");
+    assert!(failed > 0, "calls past the budget wait or fail");
+}
