@@ -372,6 +372,14 @@ fn a_frozen_redis_is_unavailable_within_the_timeout_and_serves_again_when_thawed
     );
     unavailable_fast("write", || store.write(&key, 2, b"two"));
     unavailable_fast("take_budget", || store.take_budget(&key, 5, now_ms()));
+    // Threads that call at once do not wait for one another's timeouts.
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| unavailable_fast("a read among threads", || store.read(&key)));
+        }
+    });
+    assert!(started.elapsed() < FAST, "{:?}", started.elapsed());
     // A store that connects to it anew.
     let fresh = RedisStore::open(&server.url()).unwrap();
     unavailable_fast("a new connection's read", || fresh.read(&key));

@@ -93,18 +93,21 @@ const TOUCH: &str = "local stored = redis.call('GET', KEYS[1]) \
 /// counts are kept by [`remove`](SessionStore::remove), so that a removed
 /// session does not reset the fleet's budget.
 ///
-/// Each operation is one round trip on one connection, kept behind a
-/// mutex and made again after an error. A connection, a command and its
-/// answer may take 1 second each (see
+/// Each operation is one round trip on one connection: one is kept for
+/// the next operation, another is opened for a thread that calls while
+/// the kept one is in use, and none is kept after an error. A connection,
+/// a command and its answer may take 1 second each (see
 /// [`open_with_timeout`](Self::open_with_timeout)): a Redis that is down
 /// or does not answer is [`StoreError::Unavailable`] within that time,
 /// and the store reconnects once it is back. An operation that fails
-/// because a kept connection was closed (Redis restarted) is sent once
-/// more on a new connection; every operation is written so that sending
-/// it twice does what sending it once does, except that a login budget's
-/// count may then count one login twice (which only spends the budget
-/// sooner). A holder that already holds the login lock gets `true` again
-/// from `try_lock`, for the same reason.
+/// because a kept connection was found closed (Redis restarted) is sent
+/// once more on a new connection. Sending one twice does what sending it
+/// once does, but in the rare case that the first sending was carried out
+/// and only its answer lost: a budget then counts one login twice (which
+/// only spends it sooner), and a write answers `false` (the snapshot
+/// stored is then its own). A holder that already holds the login lock
+/// gets `true` again from `try_lock`, so that a lock sent twice is still
+/// taken.
 ///
 /// [`StoreError::Unavailable`] does not mean "not done": a command that
 /// Redis received but did not answer in time (it was busy, or frozen) may
@@ -178,16 +181,20 @@ impl RedisStore {
     /// Runs `operation` on the kept connection (or a new one). A kept
     /// connection that turns out closed is replaced and the operation sent
     /// once more; after any other error the connection is dropped, and the
-    /// next operation connects anew.
+    /// next operation connects anew. The mutex is held only to take the
+    /// kept connection and to put one back: threads that call at once use
+    /// connections of their own (one is kept), so that none waits for
+    /// another's timeout.
     fn run<T>(
         &self,
         operation: impl Fn(&mut Connection) -> Result<T, RedisError>,
     ) -> Result<T, StoreError> {
-        let mut kept = self
+        let kept = self
             .connection
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let (mut connection, reused) = match kept.take() {
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let (mut connection, reused) = match kept {
             Some(connection) => (connection, true),
             None => (self.connect()?, false),
         };
@@ -200,7 +207,13 @@ impl RedisStore {
         };
         match answer {
             Ok(value) => {
-                *kept = Some(connection);
+                let mut kept = self
+                    .connection
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if kept.is_none() {
+                    *kept = Some(connection);
+                }
                 Ok(value)
             }
             Err(error) => Err(store_error(error)),
