@@ -267,6 +267,9 @@ fn spawn(port: u16, log: &PathBuf) -> Child {
         .stdout(log_file)
         .stderr(log_err)
         .spawn();
+    if result.is_err() {
+        let _ = std::fs::remove_file(log);
+    }
     match result {
         Ok(child) => child,
         Err(error) if error.kind() == io::ErrorKind::NotFound => panic!(
