@@ -393,3 +393,70 @@ fn a_hundred_clients_whose_token_idles_out_again_and_again_never_pass_the_fleets
     assert_eq!(logins, u64::from(BUDGET), "the budget is used");
     assert!(failed > 0, "calls past the budget wait or fail");
 }
+
+#[test]
+fn no_key_or_value_in_redis_holds_a_secret_in_the_clear() {
+    use authsession_tests::redis_server::Resp;
+    let sandbox = sandbox();
+    let tap = Tap::start(sandbox.addr());
+    let redis = RedisServer::start();
+    let first = client(
+        &tap.url(),
+        CURRENCYCLOUD_API_KEY,
+        RedisStore::open(&redis.url()).unwrap(),
+        10,
+    );
+    get_ok(&first);
+    // A refused login too, with its mark.
+    let wrong = client(
+        &tap.url(),
+        WRONG_KEY,
+        RedisStore::open(&redis.url()).unwrap(),
+        10,
+    );
+    assert!(wrong.get("/v2/accounts/current").is_err());
+    let tokens = tap.answer_strings("auth_token");
+    assert_eq!(tokens.len(), 1);
+
+    let Resp::Array(Some(keys)) = redis.command(&["KEYS", "*"]) else {
+        panic!("no keys");
+    };
+    assert!(keys.len() >= 2, "{keys:?}");
+    let mut everything = Vec::new();
+    for key in keys {
+        let Resp::Bulk(Some(key)) = key else {
+            panic!("{key:?}")
+        };
+        let name = String::from_utf8(key.clone()).unwrap();
+        everything.extend_from_slice(&key);
+        let value = match redis.command(&["TYPE", &name]) {
+            Resp::Simple(kind) if kind == "hash" => redis.command(&["HGETALL", &name]),
+            Resp::Simple(kind) if kind == "string" => redis.command(&["GET", &name]),
+            other => panic!("{name}: {other:?}"),
+        };
+        everything.extend_from_slice(format!("{value:?}").as_bytes());
+        if let Resp::Array(Some(items)) = value {
+            for item in items {
+                if let Resp::Bulk(Some(bytes)) = item {
+                    everything.extend_from_slice(&bytes);
+                }
+            }
+        } else if let Resp::Bulk(Some(bytes)) = value {
+            everything.extend_from_slice(&bytes);
+        }
+    }
+    for secret in [
+        tokens[0].as_str(),
+        CURRENCYCLOUD_API_KEY,
+        WRONG_KEY,
+        KEY,
+        authsession_sandbox::CURRENCYCLOUD_LOGIN_ID,
+    ] {
+        assert!(
+            !everything
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes()),
+            "Redis holds {secret:?} in the clear"
+        );
+    }
+}
