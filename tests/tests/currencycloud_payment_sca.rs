@@ -16,6 +16,9 @@ use authsession_core::{
 };
 use authsession_tests::{AUTH_FAILED, Harness, LOGIN_ID, NEXT_LOGIN_OK, Seen, TOKEN};
 
+/// The headers of a validate answer.
+type AnswerHeaders<'a> = &'a [(&'a str, &'a [u8])];
+
 const SCA_ID: &str = "2c3b1a7e-77a4-4a44-9d5e-1f9b3a1c0d2e";
 const VALIDATED: &[u8] = br#"{"validation_result":"success"}"#;
 const WRONG_CODE: &str = r#"{"error_code":"sca_check_failed","error_messages":{"x-sca-token":[{"code":"x-sca-token","message":"x-sca-token is invalid","params":{}}]}}"#;
@@ -203,7 +206,7 @@ fn the_fifth_wrong_code_ends_the_challenge() {
         let CallAnswer::CodeRefused(prompt) = answer else {
             panic!("{answer:?}");
         };
-        assert_eq!(prompt.tries_left, Some(4 - n as u32));
+        assert_eq!(prompt.tries_left, Some(4 - u32::try_from(n).unwrap()));
     }
     challenge.call_headers(Some("100005")).unwrap();
     let answer = challenge.read_answer(&ResponseParts::new(401, WRONG_CODE.as_bytes()));
@@ -291,7 +294,7 @@ fn an_answer_that_does_not_speak_of_sca_is_the_calls_own() {
 #[test]
 fn the_validate_headers_are_checked_before_anything_is_kept() {
     let id_65 = "a".repeat(65);
-    let cases: [(&[(&str, &[u8])], Error); 7] = [
+    let cases: [(AnswerHeaders<'_>, Error); 7] = [
         (
             &[("x-sca-type", b"SMS"), ("x-sca-required", b"true")],
             Error::Malformed {

@@ -45,7 +45,10 @@ fn another_process_goes_on_with_the_token_until_the_same_wall_clock_moment() {
     assert_eq!(second.state(), SessionState::Active);
     assert_eq!(second.session.generation(), 1);
     assert!(second.nothing_sent(), "no login");
-    let left = idle_deadline.saturating_duration_since(at(secs(0))) - secs(60);
+    let left = idle_deadline
+        .saturating_duration_since(at(secs(0)))
+        .checked_sub(secs(60))
+        .unwrap();
     assert_eq!(second.session.poll_timeout(), Some(at(secs(500)) + left));
     assert_eq!(token_header(&mut second), TOKEN);
 }
@@ -192,7 +195,7 @@ fn a_token_too_long_for_the_providers_buffer_is_refused() {
         .unwrap();
     let mut long = snapshot[..at_token - 2].to_vec();
     let token = "t".repeat(65);
-    long.extend_from_slice(&(token.len() as u16).to_be_bytes());
+    long.extend_from_slice(&u16::try_from(token.len()).unwrap().to_be_bytes());
     long.extend_from_slice(token.as_bytes());
     long.extend_from_slice(&[0, 0]);
     let mut h = Harness::currencycloud();
@@ -318,7 +321,10 @@ fn the_fleets_last_use_moves_the_idle_deadline_of_a_restored_token() {
         .session
         .restore(&snapshot, SCOPE, second.now, later, Some(later - 60_000))
         .unwrap();
-    let left = idle_deadline.saturating_duration_since(at(secs(0))) - secs(60);
+    let left = idle_deadline
+        .saturating_duration_since(at(secs(0)))
+        .checked_sub(secs(60))
+        .unwrap();
     assert_eq!(second.session.poll_timeout(), Some(at(secs(0)) + left));
 
     // Without that use, the token idled out long ago.
