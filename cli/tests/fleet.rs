@@ -46,6 +46,13 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Runs `n` calls at once; each must succeed.
+fn all_succeed(n: usize, make: impl Fn() -> Command) {
+    for output in run_all((0..n).map(|_| make()).collect()) {
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+}
+
 /// Starts `n` processes at once and waits for all of them, within a bound.
 fn run_all(commands: Vec<Command>) -> Vec<Output> {
     let children: Vec<Child> = commands
@@ -122,27 +129,13 @@ fn sixteen_processes_meeting_an_expiry_together_log_in_once() {
     let sandbox = sandbox();
     let redis = RedisServer::start();
     let store = redis.url();
-    let outputs = run_all(
-        (0..16)
-            .map(|_| call(&sandbox, &store, CURRENCYCLOUD_API_KEY, &[]))
-            .collect(),
-    );
-    for output in &outputs {
-        assert!(output.status.success(), "{}", text(&output.stderr));
-    }
+    all_succeed(16, || call(&sandbox, &store, CURRENCYCLOUD_API_KEY, &[]));
     assert_eq!(sandbox.counters().logins, 1);
 
     // The server refuses the token: the first process to see it logs in,
     // the others take its token.
     sandbox.inject(Fault::Status(401), 1);
-    let outputs = run_all(
-        (0..16)
-            .map(|_| call(&sandbox, &store, CURRENCYCLOUD_API_KEY, &[]))
-            .collect(),
-    );
-    for output in &outputs {
-        assert!(output.status.success(), "{}", text(&output.stderr));
-    }
+    all_succeed(16, || call(&sandbox, &store, CURRENCYCLOUD_API_KEY, &[]));
     assert_eq!(sandbox.counters().logins, 2);
 }
 
@@ -208,14 +201,9 @@ fn a_worker_killed_holding_the_login_lock_lets_exactly_one_other_log_in() {
     stalled.kill().unwrap();
     let _ = stalled.wait();
 
-    let outputs = run_all(
-        (0..4)
-            .map(|_| call(&sandbox, &redis.url(), CURRENCYCLOUD_API_KEY, &[]))
-            .collect(),
-    );
-    for output in &outputs {
-        assert!(output.status.success(), "{}", text(&output.stderr));
-    }
+    all_succeed(4, || {
+        call(&sandbox, &redis.url(), CURRENCYCLOUD_API_KEY, &[])
+    });
     // The stalled login was never answered; one of the others logged in
     // once the lock expired, and the rest took its token.
     assert_eq!(sandbox.counters().logins, 1);

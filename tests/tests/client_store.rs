@@ -37,13 +37,24 @@ fn client(
     store: impl SessionStore + 'static,
     budget: u32,
 ) -> Client<Currencycloud> {
+    patient_client(url, api_key, store, budget, Duration::from_secs(10))
+}
+
+/// The same, whose calls wait at most `max_wait`.
+fn patient_client(
+    url: &str,
+    api_key: &str,
+    store: impl SessionStore + 'static,
+    budget: u32,
+    max_wait: Duration,
+) -> Client<Currencycloud> {
     Client::builder(
         Currencycloud::with_idle_timeout(LONG_IDLE),
         credentials(api_key),
     )
     .base_url(url)
     .config(session_config(Duration::ZERO))
-    .max_wait(Duration::from_secs(10))
+    .max_wait(max_wait)
     .store(store, SealKey::from_hex(KEY).unwrap(), budget)
     .build()
     .unwrap()
@@ -195,16 +206,13 @@ fn a_token_refused_for_one_process_is_one_login_for_all() {
 fn the_fleets_budget_holds_back_a_login_past_it() {
     each_store("budget", |store| {
         let sandbox = sandbox();
-        let first = Client::builder(
-            Currencycloud::with_idle_timeout(LONG_IDLE),
-            credentials(CURRENCYCLOUD_API_KEY),
-        )
-        .base_url(sandbox.currencycloud_url())
-        .config(session_config(Duration::ZERO))
-        .max_wait(Duration::from_millis(500))
-        .store(store(), SealKey::from_hex(KEY).unwrap(), 1)
-        .build()
-        .unwrap();
+        let first = patient_client(
+            &sandbox.currencycloud_url(),
+            CURRENCYCLOUD_API_KEY,
+            store(),
+            1,
+            Duration::from_millis(500),
+        );
         get_ok(&first);
         sandbox.inject(Fault::Status(401), 1);
         let error = first.get("/v2/accounts/current").unwrap_err();
@@ -347,22 +355,13 @@ fn a_hundred_clients_whose_token_idles_out_again_and_again_never_pass_the_fleets
     let redis = RedisServer::start();
     let clients: Vec<_> = (0..100)
         .map(|_| {
-            Arc::new(
-                Client::builder(
-                    Currencycloud::with_idle_timeout(LONG_IDLE),
-                    credentials(CURRENCYCLOUD_API_KEY),
-                )
-                .base_url(sandbox.currencycloud_url())
-                .config(session_config(Duration::ZERO))
-                .max_wait(Duration::from_secs(2))
-                .store(
-                    RedisStore::open(&redis.url()).unwrap(),
-                    SealKey::from_hex(KEY).unwrap(),
-                    BUDGET,
-                )
-                .build()
-                .unwrap(),
-            )
+            Arc::new(patient_client(
+                &sandbox.currencycloud_url(),
+                CURRENCYCLOUD_API_KEY,
+                RedisStore::open(&redis.url()).unwrap(),
+                BUDGET,
+                Duration::from_secs(2),
+            ))
         })
         .collect();
     within_one_minute(Duration::from_secs(20));
