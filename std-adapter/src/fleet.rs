@@ -173,6 +173,20 @@ impl Fleet {
         }
     }
 
+    /// The fleet used the token at `last_used_ms`: if that is within the
+    /// touch interval, this process need not record its own use yet (a
+    /// new process's first call then costs no store round trip).
+    fn used_lately(&self, last_used_ms: Option<u64>) {
+        let (Some(every), Some(used)) = (self.touch_every, last_used_ms) else {
+            return;
+        };
+        let ago = Duration::from_millis(unix_now_ms().saturating_sub(used));
+        if ago < every {
+            // As if this process had touched `ago` ago.
+            self.local().last_touch = StdInstant::now().checked_sub(ago);
+        }
+    }
+
     /// Records the token's use, at most once per tenth of the idle timeout.
     pub(crate) fn touch(&self) {
         let Some(every) = self.touch_every else {
@@ -303,7 +317,10 @@ impl<P: Provider> Client<P> {
             unix_now_ms(),
             record.last_used_ms,
         ) {
-            Ok(()) => Ok(Some(BeforeLogin::Restored)),
+            Ok(()) => {
+                fleet.used_lately(record.last_used_ms);
+                Ok(Some(BeforeLogin::Restored))
+            }
             Err(error) => {
                 tracing::info!(key = %fleet.key, %error, "the stored session cannot serve: logging in");
                 Ok(None)
