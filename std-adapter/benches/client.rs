@@ -13,12 +13,15 @@
 // A failed request is a broken benchmark, which should stop loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
 use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig};
 use authsession_std::Client;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use support::{spread, thread_cpu};
 
 /// Requests in one measured round.
 const REQUESTS: usize = 2_000;
@@ -101,14 +104,6 @@ fn calls(requests: usize, threads: usize, get: &(impl Fn() -> usize + Sync)) {
     }
 }
 
-/// The CPU time this thread has had, from Linux's `schedstat` (no `unsafe`
-/// needed); `None` elsewhere.
-fn thread_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let nanos = stat.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(nanos))
-}
-
 /// Time and calling-thread CPU time of one side of a pair.
 #[derive(Default)]
 struct Side {
@@ -126,20 +121,6 @@ impl Side {
             _ => None,
         };
     }
-}
-
-/// Quartiles and range of `values`, sorted in place.
-fn spread(values: &mut [f64]) -> String {
-    values.sort_by(f64::total_cmp);
-    let at = |q: usize| values[(values.len() - 1) * q / 4];
-    format!(
-        "median {:.3}, quartiles {:.3}-{:.3}, range {:.3}-{:.3}",
-        at(2),
-        at(1),
-        at(3),
-        at(0),
-        at(4)
-    )
 }
 
 fn bench_client(c: &mut Criterion) {

@@ -28,6 +28,8 @@
 #[path = "../../tests/src/redis_server.rs"]
 mod redis_server;
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use authsession_core::Provider;
@@ -37,6 +39,7 @@ use authsession_std::Client;
 use authsession_std::store::{RedisStore, SealKey, SessionStore, StoreKey};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use redis_server::{RedisServer, Resp};
+use support::{spread, thread_cpu};
 
 /// The fleet's seal key (any 32 bytes).
 const KEY: &str = "5f2b8c1e9d4a7b3c6e0f1a2d3c4b5a6978695a4b3c2d1e0f9e8d7c6b5a493827";
@@ -164,14 +167,6 @@ fn first_call(new: &impl Fn() -> Client<Currencycloud>) -> (Duration, Client<Cur
     (started.elapsed(), client)
 }
 
-/// The CPU time this thread has had, from Linux's `schedstat` (no `unsafe`
-/// needed); `None` elsewhere.
-fn thread_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let nanos = stat.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(nanos))
-}
-
 /// Time and calling-thread CPU time of one side of a pair.
 #[derive(Default)]
 struct Side {
@@ -191,20 +186,6 @@ impl Side {
             _ => None,
         };
     }
-}
-
-/// Quartiles and range of `values`, sorted in place.
-fn spread(values: &mut [f64]) -> String {
-    values.sort_by(f64::total_cmp);
-    let at = |q: usize| values[(values.len() - 1) * q / 4];
-    format!(
-        "median {:.3}, quartiles {:.3}-{:.3}, range {:.3}-{:.3}",
-        at(2),
-        at(1),
-        at(3),
-        at(0),
-        at(4)
-    )
 }
 
 fn micros(duration: Duration) -> f64 {
