@@ -40,6 +40,16 @@ fn client(
     patient_client(url, api_key, store, budget, Duration::from_secs(10))
 }
 
+/// A client of the sandbox with the right key, on `store`.
+fn fleet_client(sandbox: &Sandbox, store: impl SessionStore + 'static) -> Client<Currencycloud> {
+    client(
+        &sandbox.currencycloud_url(),
+        CURRENCYCLOUD_API_KEY,
+        store,
+        10,
+    )
+}
+
 /// The same, whose calls wait at most `max_wait`.
 fn patient_client(
     url: &str,
@@ -86,19 +96,9 @@ fn get_ok(client: &Client<Currencycloud>) {
 fn a_second_process_takes_up_the_first_ones_token_without_a_login() {
     each_store("takeup", |store| {
         let sandbox = sandbox();
-        let first = client(
-            &sandbox.currencycloud_url(),
-            CURRENCYCLOUD_API_KEY,
-            store(),
-            10,
-        );
+        let first = fleet_client(&sandbox, store());
         get_ok(&first);
-        let second = client(
-            &sandbox.currencycloud_url(),
-            CURRENCYCLOUD_API_KEY,
-            store(),
-            10,
-        );
+        let second = fleet_client(&sandbox, store());
         get_ok(&second);
         get_ok(&second);
         assert_eq!(sandbox.counters().logins, 1);
@@ -111,14 +111,7 @@ fn sixteen_clients_meeting_at_once_log_in_once() {
     each_store("burst", |store| {
         let sandbox = sandbox();
         let clients: Vec<_> = (0..16)
-            .map(|_| {
-                Arc::new(client(
-                    &sandbox.currencycloud_url(),
-                    CURRENCYCLOUD_API_KEY,
-                    store(),
-                    10,
-                ))
-            })
+            .map(|_| Arc::new(fleet_client(&sandbox, store())))
             .collect();
         let calls: Vec<_> = clients
             .iter()
@@ -155,12 +148,7 @@ fn a_refused_key_is_tried_once_for_the_whole_fleet() {
         assert_eq!(sandbox.counters().rejected_logins, 1);
 
         // The right key is not refused: other credentials, no mark.
-        let right = client(
-            &sandbox.currencycloud_url(),
-            CURRENCYCLOUD_API_KEY,
-            store(),
-            10,
-        );
+        let right = fleet_client(&sandbox, store());
         get_ok(&right);
         // An operator clears the mark: the wrong key is tried once more.
         let wrong = client(&sandbox.currencycloud_url(), WRONG_KEY, store(), 10);
@@ -174,18 +162,8 @@ fn a_refused_key_is_tried_once_for_the_whole_fleet() {
 fn a_token_refused_for_one_process_is_one_login_for_all() {
     each_store("refresh", |store| {
         let sandbox = sandbox();
-        let first = client(
-            &sandbox.currencycloud_url(),
-            CURRENCYCLOUD_API_KEY,
-            store(),
-            10,
-        );
-        let second = client(
-            &sandbox.currencycloud_url(),
-            CURRENCYCLOUD_API_KEY,
-            store(),
-            10,
-        );
+        let first = fleet_client(&sandbox, store());
+        let second = fleet_client(&sandbox, store());
         get_ok(&first);
         get_ok(&second);
         // The server refuses the token, to one process, then the other.
