@@ -54,12 +54,14 @@ pub struct SessionArgs {
     /// Where the session lives between runs, shared by every process that
     /// names it: `file:DIR` or `redis://HOST:PORT[/DB]` (also from
     /// `AUTHSESSION_STORE`). It is sealed with the 64-hex-digit key in
-    /// `AUTHSESSION_STORE_KEY`.
+    /// `AUTHSESSION_STORE_KEY` (required for Redis; a file store without
+    /// it keeps a key of its own in DIR/seal.key).
     #[arg(long, value_name = "URL", env = "AUTHSESSION_STORE")]
     pub store: Option<String>,
-    /// With a store: the logins a minute the whole fleet may send.
-    #[arg(long, default_value_t = 10)]
-    pub logins_per_minute: u32,
+    /// With a store: the most logins the whole fleet sends in any minute
+    /// (default: the API's safe figure, 10).
+    #[arg(long)]
+    pub logins_per_minute: Option<u32>,
     /// Print the session's events on standard error (secrets redacted).
     #[arg(long)]
     pub verbose: bool,
@@ -142,24 +144,41 @@ fn with_store<P: Provider>(
     let Some(url) = &args.store else {
         return Ok(builder);
     };
-    let key = SealKey::from_hex(&env_var("AUTHSESSION_STORE_KEY")?)
-        .map_err(|error| Failure::usage(format!("AUTHSESSION_STORE_KEY: {error}")))?;
     let unavailable = |error: authsession_std::store::StoreError| Failure {
         code: 1,
         message: error.to_string(),
     };
-    let budget = args.logins_per_minute;
-    if let Some(dir) = url.strip_prefix("file:") {
+    let key = || match std::env::var("AUTHSESSION_STORE_KEY") {
+        Ok(hex) => SealKey::from_hex(&hex)
+            .map(Some)
+            .map_err(|error| Failure::usage(format!("AUTHSESSION_STORE_KEY: {error}"))),
+        Err(_) => Ok(None),
+    };
+    let builder = if let Some(dir) = url.strip_prefix("file:") {
         let store = FileStore::new(dir).map_err(unavailable)?;
-        Ok(builder.store(store, key, budget))
+        // One host: without a key, the store's own.
+        let key = match key()? {
+            Some(key) => key,
+            None => store.local_key().map_err(unavailable)?,
+        };
+        builder.store(store, key)
     } else if url.starts_with("redis://") {
-        let store = RedisStore::open(url).map_err(unavailable)?;
-        Ok(builder.store(store, key, budget))
+        let key = key()?.ok_or_else(|| {
+            Failure::usage(
+                "a Redis store needs the fleet's key in AUTHSESSION_STORE_KEY (64 hex digits)"
+                    .to_owned(),
+            )
+        })?;
+        builder.store(RedisStore::open(url).map_err(unavailable)?, key)
     } else {
-        Err(Failure::usage(format!(
+        return Err(Failure::usage(format!(
             "--store {url:?} is neither file:DIR nor redis://HOST:PORT"
-        )))
-    }
+        )));
+    };
+    Ok(match args.logins_per_minute {
+        Some(logins) => builder.logins_per_minute(logins),
+        None => builder,
+    })
 }
 
 fn currencycloud_client(args: &SessionArgs) -> Result<ClientBuilder<Currencycloud>, Failure> {

@@ -120,6 +120,7 @@
 #![no_std]
 
 mod backoff;
+mod call_rounds;
 pub mod call_step_up;
 mod challenge;
 mod config;
@@ -138,6 +139,7 @@ mod transmit;
 #[cfg(feature = "embedded-io")]
 pub mod wire;
 
+pub use call_rounds::{CallRounds, NextRound};
 pub use call_step_up::{CallAnswer, CallStepUp, Validated};
 pub use challenge::{CodePrompt, PromptReason};
 pub use config::Config;

@@ -77,8 +77,8 @@ fn stored_client(base: &str, redis: &str) -> Client<Currencycloud> {
         .store(
             RedisStore::open(redis).unwrap(),
             SealKey::from_hex(KEY).unwrap(),
-            BUDGET,
         )
+        .logins_per_minute(BUDGET)
         .build()
         .unwrap()
 }

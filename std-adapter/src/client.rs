@@ -11,8 +11,8 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant as StdInstant};
 
 use authsession_core::{
-    Channel, CodePrompt, Config, Event, Instant, Level, NotReady, Provider, Session, SessionState,
-    Ticket, Transmit, Verdict,
+    CallRounds, Channel, CodePrompt, Config, Event, Instant, Level, NextRound, NotReady, Provider,
+    Session, SessionState, Ticket, Transmit, Verdict,
 };
 
 use crate::error::{BaseUrlError, Error, TransportError};
@@ -61,6 +61,10 @@ pub(crate) struct Shared<P: Provider> {
     /// a call is told when the session stops trying (or must wait longer
     /// than the call may) because its logins never reached the API.
     last_transport: Option<TransportError>,
+    /// Until when the fleet's login budget held the session's last login
+    /// back, if it did: what a call is told instead (the login was never
+    /// sent, so the session counts it as failed). Only with a store.
+    held_back_until: Option<StdInstant>,
 }
 
 /// An application call as the caller gave it, its URL joined to the base.
@@ -96,24 +100,36 @@ pub struct ClientBuilder<P: Provider> {
     store: Option<(
         std::sync::Arc<dyn crate::store::SessionStore>,
         crate::store::SealKey,
-        u32,
     )>,
+    #[cfg(feature = "store")]
+    logins_per_minute: Option<u32>,
 }
 
 impl<P: Provider> ClientBuilder<P> {
     /// Shares the session through `store`, sealed with the fleet's `key`:
     /// every process with the same store, key, provider, base URL and
     /// login uses one session (one login at a time for all of them, a
-    /// refused login recorded for all, at most `logins_per_minute` logins
-    /// a minute in all). See [`crate::store`]. Feature `store`.
+    /// refused login recorded for all, at most
+    /// [`logins_per_minute`](Self::logins_per_minute) logins in any minute
+    /// for all of them). See [`crate::store`]. Feature `store`.
     #[cfg(feature = "store")]
     pub fn store(
         mut self,
         store: impl crate::store::SessionStore + 'static,
         key: crate::store::SealKey,
-        logins_per_minute: u32,
     ) -> Self {
-        self.store = Some((std::sync::Arc::new(store), key, logins_per_minute));
+        self.store = Some((std::sync::Arc::new(store), key));
+        self
+    }
+
+    /// With a [`store`](Self::store): the most logins the whole fleet
+    /// sends in any minute. Default: the provider's
+    /// [`Provider::logins_per_minute`] (10 for the built-in ones). A login
+    /// past it waits for the budget within [`max_wait`](Self::max_wait),
+    /// or fails with [`Error::RateLimited`]. Feature `store`.
+    #[cfg(feature = "store")]
+    pub fn logins_per_minute(mut self, logins: u32) -> Self {
+        self.logins_per_minute = Some(logins);
         self
     }
 
@@ -175,7 +191,10 @@ impl<P: Provider> ClientBuilder<P> {
         let base = BaseUrl::parse(&base_url)?;
         let session = Session::with_config(self.provider, self.credentials, self.config);
         #[cfg(feature = "store")]
-        let fleet = self.store.map(|(store, key, budget)| {
+        let fleet = self.store.map(|(store, key)| {
+            let budget = self
+                .logins_per_minute
+                .unwrap_or_else(|| session.provider().logins_per_minute());
             crate::fleet::Fleet::new(store, key, &session, &base.as_string(), budget)
         });
         Ok(Client {
@@ -186,6 +205,7 @@ impl<P: Provider> ClientBuilder<P> {
                 give_ups: 0,
                 stepping_up: false,
                 last_transport: None,
+                held_back_until: None,
             }),
             changed: Condvar::new(),
             clock_origin: StdInstant::now(),
@@ -202,12 +222,18 @@ impl<P: Provider> Shared<P> {
     /// The transport's error, when the session's last failure is that its
     /// last request got no answer.
     fn unanswered(&self) -> Option<Error> {
-        match self.session.last_error() {
-            Some(authsession_core::Error::Transport) => {
-                self.last_transport.clone().map(Error::Transport)
-            }
-            _ => None,
+        if !matches!(
+            self.session.last_error(),
+            Some(authsession_core::Error::Transport)
+        ) {
+            return None;
         }
+        if let Some(until) = self.held_back_until {
+            return Some(Error::RateLimited {
+                retry_after: until.saturating_duration_since(StdInstant::now()),
+            });
+        }
+        self.last_transport.clone().map(Error::Transport)
     }
 }
 
@@ -231,6 +257,8 @@ impl<P: Provider> Client<P> {
             step_up: None,
             #[cfg(feature = "store")]
             store: None,
+            #[cfg(feature = "store")]
+            logins_per_minute: None,
         }
     }
 
@@ -351,12 +379,10 @@ impl<P: Provider> Client<P> {
         call: &Call<'_>,
         extra: &http::HeaderMap,
     ) -> Result<Answered, Error> {
-        let mut replayed = false;
-        let mut stepped_up = false;
+        let mut rounds = CallRounds::new(self.step_up.is_some());
         loop {
             let (grant_headers, ticket) = match self.await_grant(call.level) {
-                Err(Error::StepUpRequired) if self.step_up.is_some() && !stepped_up => {
-                    stepped_up = true;
+                Err(Error::StepUpRequired) if rounds.step_up_before_sending() => {
                     self.perform_step_up()?;
                     continue;
                 }
@@ -382,16 +408,19 @@ impl<P: Provider> Client<P> {
                 self.drain_events(&mut shared);
                 verdict
             };
-            match verdict {
-                Verdict::Replay if !replayed => {
+            match rounds.after(&verdict) {
+                NextRound::Replay => {
                     tracing::info!(provider = P::NAME, "token refused: replaying after login");
-                    replayed = true;
+                    continue;
                 }
-                Verdict::Replay => return Err(Error::TokenRefused),
-                Verdict::StepUp if self.step_up.is_some() && !stepped_up => {
-                    stepped_up = true;
+                NextRound::StepUp => {
                     self.perform_step_up()?;
+                    continue;
                 }
+                NextRound::Finish => {}
+            }
+            match verdict {
+                Verdict::Replay => return Err(Error::TokenRefused),
                 Verdict::StepUp => return Err(Error::StepUpRequired),
                 Verdict::RateLimited { until } => {
                     return Err(Error::RateLimited {
@@ -549,7 +578,13 @@ impl<P: Provider> Client<P> {
             };
             if let Some(outgoing) = self.take_transmit(&mut shared)? {
                 // The round trip counts against the call's patience too.
-                shared = self.exchange(shared, outgoing, patience).0;
+                let (guard, sent) = self.exchange(shared, outgoing, patience);
+                shared = guard;
+                // The fleet's budget held the login back past this call's
+                // patience: that is this call's answer.
+                if let Err(error @ Error::RateLimited { .. }) = sent {
+                    return Err(error);
+                }
                 continue;
             }
             let mut nap = patience;
@@ -600,6 +635,7 @@ impl<P: Provider> Client<P> {
                 shared.session.handle_failure(id, now);
                 // Not sent: whatever the transport said before is stale.
                 shared.last_transport = None;
+                shared.held_back_until = None;
                 self.drain_events(shared);
                 Err(error)
             }
@@ -658,6 +694,12 @@ impl<P: Provider> Client<P> {
                     Err(error) => {
                         // Not sent: the session counts it as failed.
                         shared.session.handle_failure(outgoing.id, self.now());
+                        shared.held_back_until = match &error {
+                            Error::RateLimited { retry_after } => {
+                                Some(StdInstant::now() + *retry_after)
+                            }
+                            _ => None,
+                        };
                         Err(error)
                     }
                     _ => Ok(()),
@@ -684,12 +726,14 @@ impl<P: Provider> Client<P> {
                 // A login answer holds the token: the session has its copy.
                 zeroize::Zeroize::zeroize(response.body_mut());
                 shared.last_transport = None;
+                shared.held_back_until = None;
                 Ok(())
             }
             Err(error) => {
                 tracing::warn!(provider = P::NAME, %error, "the session's request got no answer");
                 shared.session.handle_failure(outgoing.id, now);
                 shared.last_transport = error.transport().cloned();
+                shared.held_back_until = None;
                 Err(error)
             }
         };

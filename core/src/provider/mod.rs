@@ -297,6 +297,14 @@ pub trait Provider {
         ""
     }
 
+    /// The most logins a minute that a fleet sharing one session should
+    /// send to this API: its documented login limit with room to spare.
+    /// By default 10 (Currencycloud's older documented limit; its current
+    /// one is 60).
+    fn logins_per_minute(&self) -> u32 {
+        10
+    }
+
     /// Feeds every secret of the credentials to `feed`, for a keyed hash
     /// that tells a store whether the credentials changed without keeping
     /// them. By default nothing (a store then cannot tell).

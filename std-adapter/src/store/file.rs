@@ -11,14 +11,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::{Budget, Record, RefusedMark, SessionStore, StoreError, StoreKey, seal};
 
 /// The first line of a session file: the format and its version.
-const HEADER: &str = "authsession-store 1";
+const HEADER: &str = "authsession-store 2";
 /// The last line: a file cut short does not parse.
 const END: &str = "end";
 /// How long an operation waits for another process's operation on the
 /// same session (each holds the file lock for one read and one write).
 const LOCK_WAIT: Duration = Duration::from_secs(5);
-/// One minute of the login budget, in milliseconds.
-const MINUTE_MS: u64 = 60_000;
 
 /// The sessions of one host, in a directory: one file per session, for
 /// the processes of one user (a cron job that runs every minute, a few
@@ -44,12 +42,12 @@ const MINUTE_MS: u64 = 60_000;
 /// The file is text, one field a line:
 ///
 /// ```text
-/// authsession-store 1
+/// authsession-store 2
 /// snapshot <generation> <sealed snapshot, hex>
 /// lock <expires at, Unix ms> <holder>
 /// refused <at, Unix ms> <credentials' keyed hash, hex> <the API's error>
 /// used <last use, Unix ms>
-/// budget <minute: Unix ms / 60000> <logins taken in it>
+/// logins <Unix ms of each login of the last minute, oldest first>
 /// end
 /// ```
 ///
@@ -119,6 +117,74 @@ impl FileStore {
         Self::new(cache.join("authsession"))
     }
 
+    /// The store's own sealing key, for processes of one host that were
+    /// given none: 64 hex digits in `seal.key` in the store's directory,
+    /// created `0600` with a random key on first use (by whichever process
+    /// comes first; the others read it). The session files then hold no
+    /// token in the clear, and a copy of them without the key file is of
+    /// no use; the key file is exactly as private as the user's files. A
+    /// fleet on many hosts gives every process one key instead (see
+    /// [`SealKey::from_hex`](super::SealKey::from_hex)).
+    ///
+    /// A key file that others than its owner may read, or that does not
+    /// hold a key, is an error, not replaced.
+    ///
+    /// ```
+    /// use authsession_std::store::FileStore;
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("authsession-key-doc-{}", std::process::id()));
+    /// let store = FileStore::new(&dir)?;
+    /// let sealed = store.local_key()?.seal(b"snapshot", b"scope")?;
+    /// // The next process reads the same key.
+    /// let next = FileStore::new(&dir)?.local_key()?;
+    /// assert_eq!(next.open(&sealed, b"scope")?.as_slice(), b"snapshot");
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn local_key(&self) -> Result<super::SealKey, StoreError> {
+        use std::io::Read as _;
+        use std::os::unix::fs::PermissionsExt;
+
+        let path = self.dir.join("seal.key");
+        let created = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path);
+        match created {
+            Ok(mut file) => {
+                let hex = super::SealKey::generate_hex()
+                    .map_err(|error| StoreError::Unavailable(Box::new(error)))?;
+                file.write_all(hex.as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(unavailable)?;
+            }
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(unavailable(error)),
+        }
+        // Another process may have created it a moment ago: it may still
+        // be writing it.
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            let mut file = File::open(&path).map_err(unavailable)?;
+            let mode = file.metadata().map_err(unavailable)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(StoreError::Corrupt(
+                    "seal.key (others than its owner may read it)",
+                ));
+            }
+            let mut hex = zeroize::Zeroizing::new(String::new());
+            file.read_to_string(&mut hex).map_err(unavailable)?;
+            match super::SealKey::from_hex(&hex) {
+                Ok(key) => return Ok(key),
+                Err(_) if hex.len() < 64 && Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(5));
+                }
+                Err(_) => return Err(StoreError::Corrupt("seal.key (not a key)")),
+            }
+        }
+    }
+
     /// The directory of the store.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -155,9 +221,6 @@ impl FileStore {
     }
 
     /// The advisory lock on the session's lock file, released on drop.
-    // `File::try_lock` is stable since Rust 1.89: the `store` feature needs
-    // it (the crate without the feature builds on the workspace's 1.88).
-    #[allow(clippy::incompatible_msrv)]
     fn lock(&self, key: &StoreKey) -> Result<File, StoreError> {
         let file = OpenOptions::new()
             .read(true)
@@ -283,21 +346,11 @@ impl SessionStore for FileStore {
         per_minute: u32,
         now_ms: u64,
     ) -> Result<Budget, StoreError> {
-        let minute = now_ms / MINUTE_MS;
         self.update(key, |contents| {
-            // A process whose clock is behind counts in the newest minute
-            // seen, not in a fresh one of its own.
-            let (minute, taken) = match contents.budget {
-                Some((stored, taken)) if stored >= minute => (stored, taken),
-                _ => (minute, 0),
-            };
-            if taken >= per_minute {
-                let next_minute = minute.saturating_add(1).saturating_mul(MINUTE_MS);
-                let retry_in = Duration::from_millis(next_minute.saturating_sub(now_ms).max(1));
-                return (Budget::Spent { retry_in }, false);
-            }
-            contents.budget = Some((minute, taken + 1));
-            (Budget::Granted, true)
+            let (budget, logins) = super::take_from_window(&contents.logins, per_minute, now_ms);
+            let changed = logins != contents.logins;
+            contents.logins = logins;
+            (budget, changed)
         })
     }
 
@@ -339,8 +392,9 @@ struct Contents {
     lock: Option<LoginLock>,
     refused: Option<RefusedMark>,
     last_used_ms: Option<u64>,
-    /// The minute (Unix ms / 60 000) and the logins taken in it.
-    budget: Option<(u64, u32)>,
+    /// When the logins of the last minute were taken (Unix ms), oldest
+    /// first.
+    logins: Vec<u64>,
 }
 
 impl Contents {
@@ -367,8 +421,12 @@ impl Contents {
         if let Some(used) = self.last_used_ms {
             let _ = writeln!(out, "used {used}");
         }
-        if let Some((minute, taken)) = self.budget {
-            let _ = writeln!(out, "budget {minute} {taken}");
+        if !self.logins.is_empty() {
+            out.push_str("logins");
+            for at in &self.logins {
+                let _ = write!(out, " {at}");
+            }
+            out.push('\n');
         }
         out.push_str(END);
         out.push('\n');
@@ -422,14 +480,12 @@ impl Contents {
                 "used" if contents.last_used_ms.is_none() => {
                     contents.last_used_ms = Some(number(value).ok_or(corrupt("last use"))?);
                 }
-                "budget" if contents.budget.is_none() => {
-                    let (minute, taken) = value.split_once(' ').ok_or(corrupt("budget line"))?;
-                    contents.budget = Some((
-                        number(minute).ok_or(corrupt("budget minute"))?,
-                        number(taken)
-                            .and_then(|taken| u32::try_from(taken).ok())
-                            .ok_or(corrupt("budget count"))?,
-                    ));
+                "logins" if contents.logins.is_empty() => {
+                    contents.logins = value
+                        .split(' ')
+                        .map(number)
+                        .collect::<Option<_>>()
+                        .ok_or(corrupt("logins line"))?;
                 }
                 _ => return Err(corrupt("session file line (unknown or repeated)")),
             }
@@ -557,7 +613,7 @@ mod tests {
                 at_ms: 12,
             }),
             last_used_ms: Some(0),
-            budget: Some((28_333_333, 3)),
+            logins: vec![1_700_000_000_000, 1_700_000_000_001],
         };
         let text = contents.encode();
         assert_eq!(Contents::decode(&text).unwrap(), contents);
@@ -572,15 +628,16 @@ mod tests {
             );
         }
         for bad in [
-            "authsession-store 2\nend\n",
-            "authsession-store 1\nused 01\nend\n",
-            "authsession-store 1\nused 1\nused 2\nend\n",
-            "authsession-store 1\nsnapshot 1 abc\nend\n",
-            "authsession-store 1\nsnapshot 1 AB\nend\n",
-            "authsession-store 1\nbudget 1 4294967296\nend\n",
-            "authsession-store 1\nwhat 1\nend\n",
-            "authsession-store 1\nlock 1 bad\\x\nend\n",
-            "authsession-store 1\nrefused 1 ab error\nend\n",
+            "authsession-store 1\nend\n",
+            "authsession-store 2\nused 01\nend\n",
+            "authsession-store 2\nused 1\nused 2\nend\n",
+            "authsession-store 2\nsnapshot 1 abc\nend\n",
+            "authsession-store 2\nsnapshot 1 AB\nend\n",
+            "authsession-store 2\nlogins 1  2\nend\n",
+            "authsession-store 2\nlogins 1\nlogins 2\nend\n",
+            "authsession-store 2\nwhat 1\nend\n",
+            "authsession-store 2\nlock 1 bad\\x\nend\n",
+            "authsession-store 2\nrefused 1 ab error\nend\n",
         ] {
             assert!(Contents::decode(bad).is_err(), "{bad:?} parsed");
         }

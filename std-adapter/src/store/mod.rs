@@ -99,13 +99,44 @@ pub struct Record {
 /// What the login budget said.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Budget {
-    /// One login is taken from this minute's budget.
+    /// One login is taken from the budget.
     Granted,
-    /// This minute's budget is spent; the next minute starts in `retry_in`.
+    /// The budget is spent: as many logins as it allows were taken in the
+    /// last minute; the oldest of them leaves the window in `retry_in`.
     Spent {
-        /// How long until the next minute's budget.
+        /// How long until the budget allows one more login.
         retry_in: Duration,
     },
+}
+
+/// The login budget's window: at most `per_minute` logins in any minute.
+pub(crate) const BUDGET_WINDOW_MS: u64 = 60_000;
+
+/// Takes one login at `now_ms` from a budget of `per_minute` logins in any
+/// minute, given the `logins` taken so far (Unix ms, oldest first): what
+/// the budget says, and the logins that are still in the window after it.
+/// A sliding window, not a calendar minute: a fleet that spent its budget
+/// at the end of one minute cannot spend it again at the start of the
+/// next.
+pub(crate) fn take_from_window(logins: &[u64], per_minute: u32, now_ms: u64) -> (Budget, Vec<u64>) {
+    let window_start = now_ms.saturating_sub(BUDGET_WINDOW_MS);
+    let mut kept: Vec<u64> = logins
+        .iter()
+        .copied()
+        .filter(|&at| at > window_start)
+        .collect();
+    if kept.len() < usize::try_from(per_minute).unwrap_or(usize::MAX) {
+        kept.push(now_ms);
+        return (Budget::Granted, kept);
+    }
+    let oldest = kept.first().copied().unwrap_or(now_ms);
+    let retry_in = Duration::from_millis(
+        oldest
+            .saturating_add(BUDGET_WINDOW_MS)
+            .saturating_sub(now_ms)
+            .max(1),
+    );
+    (Budget::Spent { retry_in }, kept)
 }
 
 /// A store's failure: it could not be reached, or what it holds cannot be
@@ -170,8 +201,9 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// Records a refused login, or clears the mark (`None`).
     fn set_refused(&self, key: &StoreKey, mark: Option<&RefusedMark>) -> Result<(), StoreError>;
 
-    /// Takes one login from the budget of the minute of `now_ms` (Unix
-    /// milliseconds): `per_minute` logins for the whole fleet.
+    /// Takes one login at `now_ms` (Unix milliseconds) from the fleet's
+    /// budget: at most `per_minute` logins in any minute (a sliding
+    /// window) for the whole fleet.
     fn take_budget(
         &self,
         key: &StoreKey,

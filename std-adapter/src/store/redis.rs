@@ -7,12 +7,12 @@ use std::time::Duration;
 use ::redis::{Client, Connection, ErrorKind, RedisError, Value};
 
 use super::file::unhex;
-use super::{Budget, Record, RefusedMark, SessionStore, StoreError, StoreKey, seal};
+use super::{
+    BUDGET_WINDOW_MS, Budget, Record, RefusedMark, SessionStore, StoreError, StoreKey, seal,
+};
 
 /// How long a connection, a command and its answer may take by default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
-/// One minute of the login budget, in milliseconds.
-const MINUTE_MS: u64 = 60_000;
 /// The version of the hashes this store writes (field `v`).
 const VERSION: &str = "1";
 
@@ -41,11 +41,22 @@ const UNLOCK: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
     return redis.call('DEL', KEYS[1]) end \
     return 0";
 
-/// One login of the minute's budget: the count of the minute, which
-/// expires after the minute (and a minute more, for the fleet's clocks).
-const BUDGET: &str = "local taken = redis.call('INCR', KEYS[1]) \
-    if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
-    return taken";
+/// One login of the budget (`ARGV`: now, the window, the logins allowed
+/// in it): the logins of the window are a sorted set scored by their Unix
+/// ms; those older than the window are dropped, and a login is taken if
+/// fewer than allowed remain. Answers -1 when taken, else the oldest
+/// login's time. The set expires a window after its newest login. Each
+/// member is the time and the count before it, unique within the set.
+const BUDGET: &str = "local now = tonumber(ARGV[1]) \
+    local window = tonumber(ARGV[2]) \
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window) \
+    local taken = redis.call('ZCARD', KEYS[1]) \
+    if taken < tonumber(ARGV[3]) then \
+    redis.call('ZADD', KEYS[1], now, ARGV[1] .. ':' .. taken) \
+    redis.call('PEXPIRE', KEYS[1], window) \
+    return -1 end \
+    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES') \
+    return tonumber(oldest[2])";
 
 /// Everything stored for a session, in one answer (a pipeline's answers
 /// are read one by one, each with its own timeout).
@@ -86,11 +97,11 @@ const TOUCH: &str = "local stored = redis.call('GET', KEYS[1]) \
 /// | `<key>:snapshot` | hash `v` (`1`), `generation` (decimal), `sealed` (bytes) | the sealed snapshot; written by a Lua script only if its generation is newer, which also deletes `:refused` |
 /// | `<key>:lock` | string: the holder, with `PX` expiry | the login lock: `SET NX PX`, released by a compare-and-delete script |
 /// | `<key>:refused` | hash `v` (`1`), `credentials` (hex), `at_ms`, `error` | the refused login |
-/// | `<key>:budget:<minute>` | integer, expires two minutes after the minute began | logins taken in the minute (Unix ms / 60 000): `INCR` |
+/// | `<key>:budget` | sorted set of the last minute's logins, scored by their Unix ms; expires a minute after the newest | the login budget: at most the allowed logins in any minute, taken by a script |
 /// | `<key>:used` | decimal Unix ms | the token's last use, raised by a script, never lowered |
 ///
 /// The snapshot, the mark and the last use do not expire; the budget's
-/// counts are kept by [`remove`](SessionStore::remove), so that a removed
+/// logins are kept by [`remove`](SessionStore::remove), so that a removed
 /// session does not reset the fleet's budget.
 ///
 /// Each operation is one round trip on one connection: one is kept for
@@ -334,22 +345,33 @@ impl SessionStore for RedisStore {
         per_minute: u32,
         now_ms: u64,
     ) -> Result<Budget, StoreError> {
-        let minute = now_ms / MINUTE_MS;
-        let next_minute_ms = minute.saturating_add(1).saturating_mul(MINUTE_MS);
-        let retry_in = Duration::from_millis(next_minute_ms.saturating_sub(now_ms).max(1));
         if per_minute == 0 {
-            return Ok(Budget::Spent { retry_in });
+            return Ok(Budget::Spent {
+                retry_in: Duration::from_millis(BUDGET_WINDOW_MS),
+            });
         }
-        let budget_key = format!("{}:budget:{minute}", key.as_str());
-        // Until the minute is over, and one more for clocks that are
-        // behind.
-        let expiry_ms = next_minute_ms.saturating_sub(now_ms) + MINUTE_MS;
-        let answer = self.script(BUDGET, &[&budget_key], &[expiry_ms.to_string().as_bytes()])?;
-        let taken = integer(&answer)?;
-        Ok(if taken <= i64::from(per_minute) {
-            Budget::Granted
-        } else {
-            Budget::Spent { retry_in }
+        let budget_key = format!("{}:budget", key.as_str());
+        let answer = self.script(
+            BUDGET,
+            &[&budget_key],
+            &[
+                now_ms.to_string().as_bytes(),
+                BUDGET_WINDOW_MS.to_string().as_bytes(),
+                per_minute.to_string().as_bytes(),
+            ],
+        )?;
+        let oldest = integer(&answer)?;
+        Ok(match u64::try_from(oldest) {
+            // -1: taken.
+            Err(_) => Budget::Granted,
+            Ok(oldest) => Budget::Spent {
+                retry_in: Duration::from_millis(
+                    oldest
+                        .saturating_add(BUDGET_WINDOW_MS)
+                        .saturating_sub(now_ms)
+                        .max(1),
+                ),
+            },
         })
     }
 

@@ -218,32 +218,45 @@ pub fn the_refused_mark_is_set_and_cleared(store: &dyn SessionStore) {
     );
 }
 
-/// The login budget counts per minute of the time given.
-pub fn the_budget_counts_logins_per_minute(store: &dyn SessionStore) {
+/// The login budget allows its logins in any minute: a sliding window
+/// over the times given, not a calendar minute.
+pub fn the_budget_allows_its_logins_in_any_minute(store: &dyn SessionStore) {
     let key = fresh_key("budget");
-    // A minute of the present, 10 s into it.
-    let minute = now_ms() / 60_000 * 60_000;
-    let now = minute + 10_000;
-    for _ in 0..3 {
-        assert_eq!(store.take_budget(&key, 3, now).unwrap(), Budget::Granted);
+    let now = now_ms();
+    // Three logins 10 s apart, then the budget of three is spent.
+    for at in [now, now + 10_000, now + 20_000] {
+        assert_eq!(store.take_budget(&key, 3, at).unwrap(), Budget::Granted);
     }
-    let spent = Budget::Spent {
-        retry_in: Duration::from_secs(50),
-    };
-    assert_eq!(store.take_budget(&key, 3, now).unwrap(), spent);
     assert_eq!(
-        store.take_budget(&key, 3, minute + 59_999).unwrap(),
+        store.take_budget(&key, 3, now + 30_000).unwrap(),
+        Budget::Spent {
+            retry_in: Duration::from_secs(30)
+        },
+        "the first login leaves the window a minute after it"
+    );
+    assert_eq!(
+        store.take_budget(&key, 3, now + 59_999).unwrap(),
         Budget::Spent {
             retry_in: Duration::from_millis(1)
         }
     );
-    // The next minute has a budget of its own.
-    let next = minute + 60_000;
-    assert_eq!(store.take_budget(&key, 3, next).unwrap(), Budget::Granted);
+    // A minute after the first login, one more; then the second login is
+    // the one that must leave.
     assert_eq!(
-        store.take_budget(&key, 1, next).unwrap(),
+        store.take_budget(&key, 3, now + 60_000).unwrap(),
+        Budget::Granted
+    );
+    assert_eq!(
+        store.take_budget(&key, 3, now + 60_000).unwrap(),
         Budget::Spent {
-            retry_in: Duration::from_secs(60)
+            retry_in: Duration::from_secs(10)
+        }
+    );
+    // A smaller budget counts the same logins.
+    assert_eq!(
+        store.take_budget(&key, 1, now + 75_000).unwrap(),
+        Budget::Spent {
+            retry_in: Duration::from_secs(5)
         }
     );
     // Another session's budget is its own.
