@@ -11,8 +11,8 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant as StdInstant};
 
 use authsession_core::{
-    CallRounds, Channel, CodePrompt, Config, Event, Instant, Level, NextRound, NotReady, Provider,
-    Session, SessionState, Ticket, Transmit, Verdict,
+    CallRounds, Channel, CodePrompt, Config, Event, ExpiryReason, Instant, Level, NextRound,
+    NotReady, Provider, Session, SessionState, Ticket, Transmit, Verdict,
 };
 
 use crate::error::{BaseUrlError, Error, TransportError};
@@ -65,6 +65,10 @@ pub(crate) struct Shared<P: Provider> {
     /// back, if it did: what a call is told instead (the login was never
     /// sent, so the session counts it as failed). Only with a store.
     held_back_until: Option<StdInstant>,
+    /// The generation whose token this process let idle out (by its own
+    /// clock), if the last one did: the fleet may have kept it alive, so
+    /// a store may give it back. Only with a store.
+    pub(crate) idled_out: Option<u64>,
 }
 
 /// An application call as the caller gave it, its URL joined to the base.
@@ -206,6 +210,7 @@ impl<P: Provider> ClientBuilder<P> {
                 stepping_up: false,
                 last_transport: None,
                 held_back_until: None,
+                idled_out: None,
             }),
             changed: Condvar::new(),
             clock_origin: StdInstant::now(),
@@ -749,9 +754,19 @@ impl<P: Provider> Client<P> {
     /// Logs the session's events and notes give-ups.
     pub(crate) fn drain_events(&self, shared: &mut Shared<P>) {
         let mut gave_up = false;
+        let mut idled_out = false;
         while let Some(event) = shared.session.poll_event() {
             trace_event::<P>(&event);
             gave_up |= matches!(event, Event::GaveUp(_));
+            idled_out |= matches!(
+                event,
+                Event::Expired {
+                    why: ExpiryReason::Idle
+                }
+            );
+        }
+        if idled_out {
+            shared.idled_out = Some(shared.session.generation());
         }
         if gave_up {
             shared.give_ups += 1;

@@ -297,7 +297,11 @@ impl<P: Provider> Client<P> {
             return Ok(None);
         };
         let mut shared = self.lock();
-        if generation <= shared.session.generation() {
+        let own = shared.session.generation();
+        // The token this process let idle out may still be alive: the
+        // fleet's use of it decides (restore checks it).
+        let idled_out = shared.idled_out == Some(own);
+        if generation < own || (generation == own && !idled_out) {
             return Ok(None);
         }
         // Whatever comes of it, the next login counts past this one.

@@ -307,6 +307,43 @@ fn a_file_store_without_a_given_key_seals_with_its_own_private_one() {
 }
 
 #[test]
+fn a_process_idle_past_the_timeout_takes_up_the_token_the_fleet_kept_alive() {
+    let sandbox = sandbox();
+    let redis = RedisServer::start();
+    // Both know the API's idle timeout: a second.
+    let process = || {
+        Client::builder(
+            Currencycloud::with_idle_timeout(Duration::from_secs(1)),
+            credentials(CURRENCYCLOUD_API_KEY),
+        )
+        .base_url(sandbox.currencycloud_url())
+        .config(session_config(Duration::ZERO))
+        .store(
+            RedisStore::open(&redis.url()).unwrap(),
+            SealKey::from_hex(KEY).unwrap(),
+        )
+        .build()
+        .unwrap()
+    };
+    let busy = process();
+    let idle = process();
+    get_ok(&busy);
+    get_ok(&idle);
+    // One process keeps calling for twice the idle timeout, the other
+    // does not call at all: by its own clock its token idled out.
+    for _ in 0..8 {
+        std::thread::sleep(Duration::from_millis(250));
+        get_ok(&busy);
+    }
+    get_ok(&idle);
+    assert_eq!(
+        sandbox.counters().logins,
+        1,
+        "the fleet's use kept the token alive"
+    );
+}
+
+#[test]
 fn redis_going_away_fails_no_call_and_the_fleet_rejoins_when_it_returns() {
     let sandbox = sandbox();
     let mut redis = RedisServer::start();
