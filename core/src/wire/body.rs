@@ -2,10 +2,15 @@
 //! read into the part of the caller's buffer that the head left: a
 //! `Content-Length`, `chunked` transfer coding (decoded in place, the
 //! framing squeezed out as the data moves down), or the end of the stream.
+//!
+//! The reading is sans-IO: a [`Reader`] says which bytes it needs next and
+//! is told how many came. The loops that feed it from a stream, one
+//! blocking and one async, are the only code that knows which kind of
+//! stream it is (`blocking.rs`, `asynch.rs`); every limit, every framing
+//! rule and every error is decided here, once.
 
 use core::ops::Range;
 
-use embedded_io::Read;
 use httparse::Header;
 
 use super::WireError;
@@ -115,92 +120,170 @@ fn trim(value: &[u8]) -> &[u8] {
     }
 }
 
-/// Reads the body framed by `framing` into `region`, whose first `filled`
-/// bytes were read with the head. Returns the body's length; the body is
-/// `region[..length]`.
-pub(super) fn read_body<S: Read + ?Sized>(
-    stream: &mut S,
-    region: &mut [u8],
-    filled: usize,
-    framing: Framing,
-) -> Result<usize, WireError> {
-    match framing {
-        Framing::Empty => Ok(0),
-        Framing::Length(length) => read_length(stream, region, filled, length),
-        Framing::UntilClose => read_until_close(stream, region, filled),
-        Framing::Chunked => Chunked {
-            stream,
-            region,
-            out: 0,
-            pos: 0,
-            filled,
-        }
-        .run(),
-    }
+/// What a [`Reader`] needs next.
+#[derive(Debug)]
+pub(super) enum Next<'s, T> {
+    /// Bytes from the stream, read into this space (never empty); the
+    /// count goes to [`Reader::advance`], 0 at the end of the stream.
+    Read(&'s mut [u8]),
+    /// Nothing more: the result.
+    Done(T),
 }
 
-fn read_length<S: Read + ?Sized>(
-    stream: &mut S,
-    region: &mut [u8],
-    filled: usize,
-    length: u64,
-) -> Result<usize, WireError> {
-    let capacity = region.len();
-    let length = usize::try_from(length)
-        .ok()
-        .filter(|length| *length <= capacity)
-        .ok_or(WireError::BodyTooLarge { capacity })?;
-    // Bytes past the length were sent after the response: not ours.
-    let mut have = filled.min(length);
-    // Never reads past the length, so a connection kept open is left at
-    // the start of the next response.
-    while let Some(space) = region
-        .get_mut(have..length)
-        .filter(|space| !space.is_empty())
-    {
-        match read_some(stream, space)? {
-            0 => return Err(WireError::Truncated),
-            read => have += read,
-        }
-    }
-    Ok(length)
+/// A reader of part of a response (the head, the body) over the caller's
+/// buffer, fed by a loop around a stream: [`next`](Self::next) says where
+/// to read, the loop reads once and hands the count to
+/// [`advance`](Self::advance). Each round reads at least one byte or ends
+/// the reading, and the room to read into is bounded by the buffer, so no
+/// loop over a reader can spin.
+pub(super) trait Reader {
+    /// What the reader gives when it is done.
+    type Output;
+
+    /// Works through what was read into `buf` so far; says where to read
+    /// next or gives the result. `buf` is the same buffer at every call.
+    fn next<'s>(&'s mut self, buf: &'s mut [u8]) -> Result<Next<'s, Self::Output>, WireError>;
+
+    /// `read` bytes came into the space the last [`next`](Self::next)
+    /// gave; 0 means the stream ended.
+    fn advance(&mut self, read: usize) -> Result<(), WireError>;
 }
 
-fn read_until_close<S: Read + ?Sized>(
-    stream: &mut S,
-    region: &mut [u8],
-    filled: usize,
-) -> Result<usize, WireError> {
-    let mut have = filled.min(region.len());
-    while let Some(space) = region.get_mut(have..).filter(|space| !space.is_empty()) {
-        match read_some(stream, space)? {
-            0 => return Ok(have),
-            read => have += read,
-        }
-    }
-    // The buffer is full: the body fits only if the stream ends right
-    // here, which one more byte tells.
-    let mut probe = [0u8; 1];
-    match read_some(stream, &mut probe)? {
-        0 => Ok(have),
-        _ => Err(WireError::BodyTooLarge {
-            capacity: region.len(),
-        }),
-    }
-}
-
-/// One `read` into a non-empty `space`: the bytes read, 0 at the end of the
-/// stream.
-pub(super) fn read_some<S: Read + ?Sized>(
-    stream: &mut S,
-    space: &mut [u8],
-) -> Result<usize, WireError> {
-    let read = stream.read(space).map_err(|error| WireError::io(&error))?;
-    if read > space.len() {
+/// The count of one read into a space of `asked` bytes, checked.
+pub(super) fn checked_read(read: usize, asked: usize) -> Result<usize, WireError> {
+    if read > asked {
         // A stream that claims more than it was given is broken.
         return Err(WireError::Io(embedded_io::ErrorKind::Other));
     }
     Ok(read)
+}
+
+/// The body framed by a [`Framing`], read into the region of the buffer
+/// that the head left (`region`, the same slice at every call), whose
+/// first bytes were read with the head. Its output is the body's length:
+/// the body is `region[..length]`.
+#[derive(Debug)]
+pub(super) struct BodyReader {
+    state: Body,
+    /// The one byte read past a full region, for a body framed by the end
+    /// of the stream: whether the stream ends there.
+    probe: [u8; 1],
+    /// The size of the space the last `next` gave.
+    asked: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Body {
+    /// Read: the body is `region[..length]`.
+    Done {
+        length: usize,
+    },
+    /// `region[..have]` of a body of `length` bytes is in.
+    Length {
+        length: usize,
+        have: usize,
+    },
+    /// `region[..have]` is in; the body goes on to the end of the stream.
+    UntilClose {
+        have: usize,
+    },
+    /// The region is full (`have` is its size): the body fits only if the
+    /// stream ends right here, which one more byte tells.
+    Probe {
+        have: usize,
+    },
+    Chunked(Chunked),
+}
+
+impl BodyReader {
+    /// The reader of a body framed by `framing` into a region of
+    /// `capacity` bytes whose first `filled` were read with the head.
+    pub(super) fn new(framing: Framing, filled: usize, capacity: usize) -> Result<Self, WireError> {
+        let state = match framing {
+            Framing::Empty => Body::Done { length: 0 },
+            Framing::Length(length) => {
+                let length = usize::try_from(length)
+                    .ok()
+                    .filter(|length| *length <= capacity)
+                    .ok_or(WireError::BodyTooLarge { capacity })?;
+                // Bytes past the length were sent after the response: not
+                // ours.
+                Body::Length {
+                    length,
+                    have: filled.min(length),
+                }
+            }
+            Framing::UntilClose => Body::UntilClose {
+                have: filled.min(capacity),
+            },
+            Framing::Chunked => Body::Chunked(Chunked {
+                out: 0,
+                pos: 0,
+                filled,
+                step: ChunkStep::Size,
+            }),
+        };
+        Ok(BodyReader {
+            state,
+            probe: [0],
+            asked: 0,
+        })
+    }
+}
+
+impl Reader for BodyReader {
+    type Output = usize;
+
+    fn next<'s>(&'s mut self, region: &'s mut [u8]) -> Result<Next<'s, usize>, WireError> {
+        let broken = WireError::malformed("inconsistent framing state");
+        let space = match self.state {
+            Body::Done { length } => return Ok(Next::Done(length)),
+            Body::Length { length, have } if have >= length => {
+                self.state = Body::Done { length };
+                return Ok(Next::Done(length));
+            }
+            // Never reads past the length, so a connection kept open is
+            // left at the start of the next response.
+            Body::Length { length, have } => region.get_mut(have..length).ok_or(broken)?,
+            Body::UntilClose { have } if have >= region.len() => {
+                self.state = Body::Probe { have };
+                &mut self.probe[..]
+            }
+            Body::UntilClose { have } => region.get_mut(have..).ok_or(broken)?,
+            Body::Probe { .. } => &mut self.probe[..],
+            Body::Chunked(ref mut chunked) => match chunked.next(region)? {
+                Next::Read(space) => space,
+                Next::Done(length) => {
+                    self.state = Body::Done { length };
+                    return Ok(Next::Done(length));
+                }
+            },
+        };
+        self.asked = space.len();
+        Ok(Next::Read(space))
+    }
+
+    fn advance(&mut self, read: usize) -> Result<(), WireError> {
+        let read = checked_read(read, self.asked)?;
+        self.asked = 0;
+        match &mut self.state {
+            Body::Length { have, .. } => match read {
+                0 => return Err(WireError::Truncated),
+                read => *have += read,
+            },
+            Body::UntilClose { have } => match read {
+                0 => self.state = Body::Done { length: *have },
+                read => *have += read,
+            },
+            Body::Probe { have } => match read {
+                0 => self.state = Body::Done { length: *have },
+                _ => return Err(WireError::BodyTooLarge { capacity: *have }),
+            },
+            Body::Chunked(chunked) => chunked.advance(read)?,
+            Body::Done { .. } => return Err(WireError::malformed("inconsistent framing state")),
+        }
+        Ok(())
+    }
 }
 
 /// Moves `region[from]` down to start at `to` (`to <= from.start`).
@@ -219,145 +302,154 @@ pub(super) fn shift(region: &mut [u8], from: Range<usize>, to: usize) -> Result<
 /// A chunked body decoded in place. `region[..out]` is the decoded body so
 /// far, `region[pos..filled]` the raw bytes read but not yet decoded, and
 /// `out <= pos` always: framing only ever shrinks, so the data moves down.
-struct Chunked<'r, S: ?Sized> {
-    stream: &'r mut S,
-    region: &'r mut [u8],
+#[derive(Clone, Copy, Debug)]
+struct Chunked {
     out: usize,
     pos: usize,
     filled: usize,
+    step: ChunkStep,
 }
 
-impl<S: Read + ?Sized> Chunked<'_, S> {
-    fn run(mut self) -> Result<usize, WireError> {
+/// Where a chunked body's decoding is.
+#[derive(Clone, Copy, Debug)]
+enum ChunkStep {
+    /// The size line of the next chunk, its extensions ignored.
+    Size,
+    /// `left` bytes of the chunk's data are still to be moved down.
+    Data { left: usize },
+    /// The CR LF that ends a chunk's data.
+    DataEnd,
+    /// The trailer fields up to the empty line that ends the body: how
+    /// many bytes were skipped so far, and whether the current line is
+    /// empty so far.
+    Trailers { line_empty: bool, skipped: usize },
+}
+
+impl Chunked {
+    fn pending<'r>(&self, region: &'r [u8]) -> &'r [u8] {
+        region.get(self.pos..self.filled).unwrap_or_default()
+    }
+
+    /// Decodes what was read; says where to read more, or gives the
+    /// body's length once the last chunk and the trailers are through.
+    /// Each pass of the loop moves on through the bytes read or returns,
+    /// so it ends.
+    fn next<'r>(&mut self, region: &'r mut [u8]) -> Result<Next<'r, usize>, WireError> {
+        let capacity = region.len();
         loop {
-            let size = self.chunk_size()?;
-            if size == 0 {
-                self.skip_trailers()?;
-                return Ok(self.out);
+            match self.step {
+                ChunkStep::Size => {
+                    let invalid = WireError::malformed("an invalid chunk size");
+                    let pending = self.pending(region);
+                    // httparse takes an empty size as zero; the grammar wants
+                    // a digit.
+                    if pending
+                        .first()
+                        .is_some_and(|byte| !byte.is_ascii_hexdigit())
+                    {
+                        return Err(invalid);
+                    }
+                    match httparse::parse_chunk_size(pending) {
+                        Ok(httparse::Status::Complete((used, 0))) => {
+                            self.pos += used;
+                            self.step = ChunkStep::Trailers {
+                                line_empty: true,
+                                skipped: 0,
+                            };
+                        }
+                        Ok(httparse::Status::Complete((used, size))) => {
+                            self.pos += used;
+                            let room = capacity.saturating_sub(self.out);
+                            let left = usize::try_from(size)
+                                .ok()
+                                .filter(|size| *size <= room)
+                                .ok_or(WireError::BodyTooLarge { capacity })?;
+                            self.step = ChunkStep::Data { left };
+                        }
+                        Ok(httparse::Status::Partial) => return self.more(region),
+                        Err(httparse::InvalidChunkSize) => return Err(invalid),
+                    }
+                }
+                ChunkStep::Data { left: 0 } => self.step = ChunkStep::DataEnd,
+                ChunkStep::Data { left } => {
+                    let take = left.min(self.filled.saturating_sub(self.pos));
+                    if take == 0 {
+                        return self.more(region);
+                    }
+                    shift(region, self.pos..self.pos + take, self.out)?;
+                    self.out += take;
+                    self.pos += take;
+                    self.step = ChunkStep::Data { left: left - take };
+                }
+                ChunkStep::DataEnd => {
+                    let pending = self.pending(region);
+                    if pending.len() < 2 {
+                        return self.more(region);
+                    }
+                    if pending.get(..2) != Some(b"\r\n") {
+                        return Err(WireError::malformed("chunk data longer than its size"));
+                    }
+                    self.pos += 2;
+                    self.step = ChunkStep::Size;
+                }
+                ChunkStep::Trailers {
+                    mut line_empty,
+                    mut skipped,
+                } => {
+                    // Trailers are not merged into the head: nothing the
+                    // session reads comes in a trailer. They are dropped as
+                    // they are read, so they take no room, but they (with
+                    // the empty line) may not be longer than the region
+                    // either. The limit is counted byte by byte, as each
+                    // byte is looked at: a check made only when the bytes
+                    // read so far run out would pass or fail depending on
+                    // where the stream's reads happen to end.
+                    while let Some(&byte) = self.pending(region).first() {
+                        skipped += 1;
+                        if skipped > capacity {
+                            return Err(WireError::BodyTooLarge { capacity });
+                        }
+                        self.pos += 1;
+                        match byte {
+                            b'\n' if line_empty => return Ok(Next::Done(self.out)),
+                            b'\n' => line_empty = true,
+                            b'\r' => {}
+                            _ => line_empty = false,
+                        }
+                    }
+                    self.step = ChunkStep::Trailers {
+                        line_empty,
+                        skipped,
+                    };
+                    return self.more(region);
+                }
             }
-            self.chunk_data(size)?;
-            self.line_end()?;
         }
     }
 
-    fn pending(&self) -> &[u8] {
-        self.region.get(self.pos..self.filled).unwrap_or_default()
-    }
-
-    fn capacity_error(&self) -> WireError {
-        WireError::BodyTooLarge {
-            capacity: self.region.len(),
-        }
-    }
-
-    /// Reads more raw bytes after moving the pending ones down to `out`,
-    /// which frees the room the decoded framing took. Every call reads at
-    /// least one byte or fails, so no loop over it can spin.
-    fn more(&mut self) -> Result<(), WireError> {
+    /// Where to read more raw bytes, after moving the pending ones down to
+    /// `out`, which frees the room the decoded framing took.
+    fn more<'r>(&mut self, region: &'r mut [u8]) -> Result<Next<'r, usize>, WireError> {
         if self.pos > self.out {
-            shift(self.region, self.pos..self.filled, self.out)?;
+            shift(region, self.pos..self.filled, self.out)?;
             self.filled -= self.pos - self.out;
             self.pos = self.out;
         }
-        let error = self.capacity_error();
-        let space = self
-            .region
+        let capacity = region.len();
+        region
             .get_mut(self.filled..)
             .filter(|space| !space.is_empty())
-            .ok_or(error)?;
-        match read_some(self.stream, space)? {
+            .map(Next::Read)
+            .ok_or(WireError::BodyTooLarge { capacity })
+    }
+
+    fn advance(&mut self, read: usize) -> Result<(), WireError> {
+        match read {
             0 => Err(WireError::Truncated),
             read => {
                 self.filled += read;
                 Ok(())
             }
-        }
-    }
-
-    /// The size line of the next chunk, its extensions ignored.
-    fn chunk_size(&mut self) -> Result<u64, WireError> {
-        let invalid = WireError::malformed("an invalid chunk size");
-        loop {
-            let pending = self.pending();
-            // httparse takes an empty size as zero; the grammar wants a digit.
-            if pending
-                .first()
-                .is_some_and(|byte| !byte.is_ascii_hexdigit())
-            {
-                return Err(invalid);
-            }
-            match httparse::parse_chunk_size(pending) {
-                Ok(httparse::Status::Complete((used, size))) => {
-                    self.pos += used;
-                    return Ok(size);
-                }
-                Ok(httparse::Status::Partial) => self.more()?,
-                Err(httparse::InvalidChunkSize) => return Err(invalid),
-            }
-        }
-    }
-
-    /// Moves the chunk's `size` bytes down to `out`, reading as needed.
-    fn chunk_data(&mut self, size: u64) -> Result<(), WireError> {
-        let room = self.region.len().saturating_sub(self.out);
-        let mut left = usize::try_from(size)
-            .ok()
-            .filter(|size| *size <= room)
-            .ok_or(self.capacity_error())?;
-        while left > 0 {
-            let take = left.min(self.filled.saturating_sub(self.pos));
-            if take == 0 {
-                self.more()?;
-                continue;
-            }
-            shift(self.region, self.pos..self.pos + take, self.out)?;
-            self.out += take;
-            self.pos += take;
-            left -= take;
-        }
-        Ok(())
-    }
-
-    /// The CR LF that ends a chunk's data.
-    fn line_end(&mut self) -> Result<(), WireError> {
-        while self.pending().len() < 2 {
-            self.more()?;
-        }
-        if self.pending().get(..2) != Some(b"\r\n") {
-            return Err(WireError::malformed("chunk data longer than its size"));
-        }
-        self.pos += 2;
-        Ok(())
-    }
-
-    /// Skips the trailer fields up to the empty line that ends the body.
-    /// They are not merged into the head: nothing the session reads comes
-    /// in a trailer. They are dropped as they are read, so they take no
-    /// room, but they (with the empty line) may not be longer than the
-    /// region either.
-    ///
-    /// The limit is counted byte by byte, as each byte is looked at: a
-    /// check made only when the bytes read so far run out would pass or
-    /// fail depending on where the stream's reads happen to end.
-    fn skip_trailers(&mut self) -> Result<(), WireError> {
-        let limit = self.region.len();
-        let mut line_empty = true;
-        let mut skipped = 0usize;
-        loop {
-            while let Some(&byte) = self.pending().first() {
-                skipped += 1;
-                if skipped > limit {
-                    return Err(self.capacity_error());
-                }
-                self.pos += 1;
-                match byte {
-                    b'\n' if line_empty => return Ok(()),
-                    b'\n' => line_empty = true,
-                    b'\r' => {}
-                    _ => line_empty = false,
-                }
-            }
-            self.more()?;
         }
     }
 }

@@ -15,14 +15,16 @@ use httparse::Header;
 use zeroize::Zeroize;
 
 use super::WireError;
-use super::read::{WireResponse, read_response};
-use super::write::{WireRequest, write_request};
+use super::blocking::{read_response, write_request};
+use super::read::WireResponse;
+use super::write::WireRequest;
+use crate::call_rounds::{CallRounds, NextRound};
 use crate::event::Event;
 use crate::grant::{Level, NotReady, Verdict};
 use crate::provider::Provider;
 use crate::session::Session;
 use crate::time::Instant;
-use crate::transmit::{Headers, Method};
+use crate::transmit::{Headers, Method, RequestId, Transmit};
 
 /// The headers the driver can parse in a response of the session's own
 /// requests (login, logout) and of an application call before handing it
@@ -37,7 +39,7 @@ pub const DEFAULT_MAX_ROUNDS: usize = 4;
 /// The most requests one [`Driver::drive`] sends: a Weavr login is three,
 /// and whatever the session queues after a failure waits for the next
 /// drive.
-const MAX_EXCHANGES: usize = 8;
+pub(super) const MAX_EXCHANGES: usize = 8;
 
 /// Opens a connection to the API's host: a TCP socket, or a TLS session
 /// over one. A closure `FnMut() -> Result<S, E>` is a connector.
@@ -87,6 +89,40 @@ impl<'a> Endpoint<'a> {
     #[must_use]
     pub const fn with_base_path(self, base_path: &'a str) -> Self {
         Endpoint { base_path, ..self }
+    }
+
+    /// What to write for one of the session's own requests (its headers
+    /// go beside it): on a connection of its own, closed after the answer.
+    pub(super) fn session_request<'t>(&self, transmit: &Transmit<'t>) -> WireRequest<'t>
+    where
+        'a: 't,
+    {
+        WireRequest {
+            host: self.host,
+            method: transmit.method,
+            base_path: self.base_path,
+            path: transmit.path,
+            extra_headers: &[],
+            body: transmit.body,
+            close: true,
+        }
+    }
+
+    /// What to write for an application call (the grant's headers go
+    /// beside it), likewise closed after the answer.
+    pub(super) fn call_request<'t>(&self, call: &Call<'t>) -> WireRequest<'t>
+    where
+        'a: 't,
+    {
+        WireRequest {
+            host: self.host,
+            method: call.method,
+            base_path: self.base_path,
+            path: call.path,
+            extra_headers: call.headers,
+            body: call.body,
+            close: true,
+        }
     }
 }
 
@@ -192,7 +228,7 @@ impl<E: core::error::Error + 'static> core::error::Error for DriverError<E> {
 }
 
 /// Drops an event: the default of a driver whose caller does not listen.
-fn discard(_: Event<'_>) {}
+pub(super) fn discard(_: Event<'_>) {}
 
 /// Runs a [`Session`] over connections from a [`Connector`].
 ///
@@ -305,15 +341,7 @@ where
             };
             sent += 1;
             let id = transmit.id;
-            let request = WireRequest {
-                host: self.endpoint.host,
-                method: transmit.method,
-                base_path: self.endpoint.base_path,
-                path: transmit.path,
-                extra_headers: &[],
-                body: transmit.body,
-                close: true,
-            };
+            let request = self.endpoint.session_request(&transmit);
             let answered =
                 self.open_and_send(&request, &transmit.headers)
                     .and_then(|mut stream| {
@@ -322,14 +350,8 @@ where
                         session.handle_response(id, &response, now());
                         Ok(response.layout().used())
                     });
-            match answered {
-                Ok(used) => wipe(buf, used),
-                Err(error) => {
-                    // Whatever the answer held, it is no use now.
-                    buf.zeroize();
-                    session.handle_failure(id, now());
-                    first_error.get_or_insert(error);
-                }
+            if let Some(error) = settle(session, id, answered, buf, now) {
+                first_error.get_or_insert(error);
             }
             self.drain_events(session);
         }
@@ -378,7 +400,8 @@ where
     ) -> Result<(Verdict, WireResponse<'h>), DriverError<C::Error>> {
         // Anything queued before this call (a refresh, a logout) goes first.
         self.drive(session, buf, now)?;
-        let mut replayed = false;
+        // The driver cannot step up by itself: the caller does.
+        let mut rounds = CallRounds::new(false);
         for _ in 0..self.max_rounds {
             let grant = match session.authorize(call.level, now()) {
                 Ok(grant) => grant,
@@ -393,15 +416,7 @@ where
                 }
             };
             let ticket = grant.ticket;
-            let request = WireRequest {
-                host: self.endpoint.host,
-                method: call.method,
-                base_path: self.endpoint.base_path,
-                path: call.path,
-                extra_headers: call.headers,
-                body: call.body,
-                close: true,
-            };
+            let request = self.endpoint.call_request(call);
             let mut stream = self.open_and_send(&request, &grant.headers)?;
             let (verdict, layout) = {
                 let mut slots = [httparse::EMPTY_HEADER; HEADERS];
@@ -413,8 +428,7 @@ where
             };
             drop(stream);
             self.drain_events(session);
-            if verdict == Verdict::Replay && !replayed {
-                replayed = true;
+            if rounds.after(&verdict) == NextRound::Replay {
                 continue;
             }
             // Read with the driver's header array, handed over in the
@@ -437,8 +451,41 @@ where
     }
 
     fn drain_events<P: Provider>(&mut self, session: &mut Session<P>) {
-        while let Some(event) = session.poll_event() {
-            (self.on_event)(event);
+        drain_events(session, &mut self.on_event);
+    }
+}
+
+/// Hands every event the session has to `on_event`.
+pub(super) fn drain_events<P: Provider>(
+    session: &mut Session<P>,
+    on_event: &mut impl FnMut(Event<'_>),
+) {
+    while let Some(event) = session.poll_event() {
+        on_event(event);
+    }
+}
+
+/// After one of the session's own requests: wipes what its answer left in
+/// `buf` (`used` bytes of it, or all of it when there was no answer: a
+/// login answer holds the token) and tells the session when it got none.
+/// Gives back the error, if there was one.
+pub(super) fn settle<P: Provider, E>(
+    session: &mut Session<P>,
+    id: RequestId,
+    answered: Result<usize, DriverError<E>>,
+    buf: &mut [u8],
+    now: &mut impl FnMut() -> Instant,
+) -> Option<DriverError<E>> {
+    match answered {
+        Ok(used) => {
+            wipe(buf, used);
+            None
+        }
+        Err(error) => {
+            // Whatever the answer held, it is no use now.
+            buf.zeroize();
+            session.handle_failure(id, now());
+            Some(error)
         }
     }
 }

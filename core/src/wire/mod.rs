@@ -3,6 +3,12 @@
 //! whose head and body stay in the caller's buffer, and a [`Driver`] that
 //! runs a whole [`Session`](crate::Session) over a [`Connector`].
 //!
+//! With the feature `embedded-io-async`, the same over `embedded_io_async`
+//! streams (Embassy's): `read_response_async`, `write_request_async` and
+//! the `AsyncDriver` over an `AsyncConnector`. Both kinds share one codec:
+//! the request's bytes, the response's framing, every limit and every
+//! error are sans-IO code that only the thin loops of each kind feed.
+//!
 //! Every limit is the caller's: the buffer the response is read into and
 //! the array its headers are parsed into. Whatever does not fit is a typed
 //! [`WireError`], never a cut-short answer and never a panic.
@@ -26,6 +32,11 @@
 //! # Ok::<(), authsession_core::wire::WireError>(())
 //! ```
 
+#[cfg(feature = "embedded-io-async")]
+mod async_driver;
+#[cfg(feature = "embedded-io-async")]
+mod asynch;
+mod blocking;
 mod body;
 mod driver;
 mod read;
@@ -33,15 +44,22 @@ mod write;
 
 use core::fmt;
 
+#[cfg(feature = "embedded-io-async")]
+pub use async_driver::{AsyncConnector, AsyncDriver};
+#[cfg(feature = "embedded-io-async")]
+pub use asynch::{read_response_async, write_request_async};
 pub use driver::{
     Call, Connector, DEFAULT_HEADER_CAPACITY, DEFAULT_MAX_ROUNDS, Driver, DriverError, Endpoint,
 };
 // The traits the streams implement and the header type responses are
 // parsed into, at the versions this module was built with.
+pub use blocking::{read_response, write_request};
 pub use embedded_io;
+#[cfg(feature = "embedded-io-async")]
+pub use embedded_io_async;
 pub use httparse;
-pub use read::{WireResponse, read_response};
-pub use write::{WireRequest, write_request};
+pub use read::WireResponse;
+pub use write::WireRequest;
 
 /// Why a request could not be written or a response could not be read.
 ///

@@ -1,16 +1,21 @@
-//! Reads one HTTP/1.1 response from an `embedded_io::Read` into the
-//! caller's buffer: the head first (parsed by `httparse` into the caller's
-//! header array), interim `1xx` answers skipped, then the body right after
-//! the head, however it is framed. The result borrows the buffer and is
-//! read by the session through [`Response`] without a copy.
+//! One HTTP/1.1 response in the caller's buffer: the head first (parsed by
+//! `httparse` into the caller's header array), interim `1xx` answers
+//! skipped, then the body right after the head, however it is framed. The
+//! result borrows the buffer and is read by the session through
+//! [`Response`] without a copy.
+//!
+//! Sans-IO, as the body's reader: [`HeadReader`] finds the head in what
+//! a loop reads into the buffer, [`HeadEnd::parse`] turns it into the
+//! reader of the body, [`ParsedHead::with_body`] into the response. The
+//! blocking [`read_response`](super::read_response) and its async twin are
+//! those three steps around a stream.
 
 use core::fmt;
 
-use embedded_io::Read;
 use httparse::Header;
 
 use super::WireError;
-use super::body::{Framing, read_body, read_some, shift};
+use super::body::{BodyReader, Framing, Next, Reader, checked_read, shift};
 use crate::response::Response;
 
 /// The most interim (`1xx`) answers skipped before the real one: a server
@@ -129,79 +134,72 @@ impl fmt::Debug for HeaderNames<'_> {
     }
 }
 
-/// Reads one response: its head into the start of `buf` (parsed into
-/// `headers`), its body right after it, decoded.
-///
-/// The body is framed by `Content-Length`, by `Transfer-Encoding: chunked`
-/// (decoded in place; extensions and trailers are read and dropped), or by
-/// the end of the stream when neither is given; `204` and `304` have none.
-/// Interim `1xx` answers are skipped. At most `buf.len()` bytes are kept,
-/// so a device sizes `buf` for the largest head and body it expects; a
-/// chunked body needs room for one more chunk-size line besides, and its
-/// trailers (dropped as they are read) may not be longer than the room the
-/// head left.
-///
-/// The answer is a function of the bytes alone: every limit is checked
-/// against what the bytes need, never against how much one read happened
-/// to bring, so a response read whole and one read in one-byte pieces give
-/// the same response or the same error.
-///
-/// As with `httparse` itself, the header array's type holds the borrow of
-/// `buf` (`Header<'b>`): declare the array next to each read rather than
-/// once for a loop of them.
-///
-/// # Errors
-///
-/// [`WireError::HeadTooLarge`] and [`WireError::BodyTooLarge`] when `buf`
-/// is too small, [`WireError::TooManyHeaders`] when `headers` is,
-/// [`WireError::Truncated`] when the stream ends early,
-/// [`WireError::Malformed`] for framing that cannot be trusted (conflicting
-/// lengths, a length and a transfer coding, a bad chunk size, a length
-/// other than 0 on a `204` or `304`), [`WireError::Io`] when the stream
-/// fails.
-///
-/// ```
-/// use authsession_core::wire::{httparse, read_response, WireError};
-/// use authsession_core::Response;
-///
-/// let mut answer: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n\
-///     HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
-///     4;note=x\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\nX-Trailer: y\r\n\r\n";
-/// let mut buf = [0u8; 128];
-/// let mut headers = [httparse::EMPTY_HEADER; 4];
-/// let response = read_response(&mut answer, &mut buf, &mut headers)?;
-/// assert_eq!(response.status(), 200);
-/// assert_eq!(response.body(), br#"{"a":1}"#);
-///
-/// let mut small = [0u8; 16];
-/// let mut answer: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-/// assert_eq!(
-///     read_response(&mut answer, &mut small, &mut headers).unwrap_err(),
-///     WireError::HeadTooLarge { capacity: 16 },
-/// );
-/// # Ok::<(), WireError>(())
-/// ```
-pub fn read_response<'h, 'b: 'h, S: Read + ?Sized>(
-    stream: &mut S,
-    buf: &'b mut [u8],
-    headers: &'h mut [Header<'b>],
-) -> Result<WireResponse<'h>, WireError> {
-    let (head_len, filled) = read_head(stream, buf)?;
-    let broken = WireError::malformed("inconsistent framing state");
-    let (head, region) = buf.split_at_mut_checked(head_len).ok_or(broken)?;
-    let head: &'b [u8] = head;
-    let (status, reason, headers) = parse_head(head, headers)?;
-    let framing = Framing::of(status, headers)?;
-    let body_len = read_body(stream, region, filled.saturating_sub(head_len), framing)?;
-    let region: &'b [u8] = region;
-    let body = region.get(..body_len).ok_or(broken)?;
-    Ok(WireResponse {
-        status,
-        reason,
-        headers,
-        body,
-        layout: Layout { head_len, body_len },
-    })
+/// Where the head of the final response ends in the buffer, and how much
+/// of the buffer was filled with it (the rest is the body's start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct HeadEnd {
+    head_len: usize,
+    filled: usize,
+}
+
+/// A response's head and status, parsed; the body is still to be read.
+#[derive(Debug)]
+pub(super) struct ParsedHead<'h> {
+    status: u16,
+    reason: &'h str,
+    headers: &'h [Header<'h>],
+    head_len: usize,
+}
+
+impl HeadEnd {
+    /// Parses the head that `buf` starts with into `headers`; gives it with
+    /// the rest of `buf` (where the body goes) and the reader of the body.
+    pub(super) fn parse<'h, 'b: 'h>(
+        self,
+        buf: &'b mut [u8],
+        headers: &'h mut [Header<'b>],
+    ) -> Result<(ParsedHead<'h>, &'b mut [u8], BodyReader), WireError> {
+        let broken = WireError::malformed("inconsistent framing state");
+        let (head, region) = buf.split_at_mut_checked(self.head_len).ok_or(broken)?;
+        let head: &'b [u8] = head;
+        let (status, reason, headers) = parse_head(head, headers)?;
+        let framing = Framing::of(status, headers)?;
+        let body = BodyReader::new(
+            framing,
+            self.filled.saturating_sub(self.head_len),
+            region.len(),
+        )?;
+        let head = ParsedHead {
+            status,
+            reason,
+            headers,
+            head_len: self.head_len,
+        };
+        Ok((head, region, body))
+    }
+}
+
+impl<'h> ParsedHead<'h> {
+    /// The response, its body the first `body_len` bytes of `region`.
+    pub(super) fn with_body(
+        self,
+        region: &'h [u8],
+        body_len: usize,
+    ) -> Result<WireResponse<'h>, WireError> {
+        let body = region
+            .get(..body_len)
+            .ok_or(WireError::malformed("inconsistent framing state"))?;
+        Ok(WireResponse {
+            status: self.status,
+            reason: self.reason,
+            headers: self.headers,
+            body,
+            layout: Layout {
+                head_len: self.head_len,
+                body_len,
+            },
+        })
+    }
 }
 
 /// Parses a complete head into `headers`: status, reason, headers.
@@ -230,50 +228,70 @@ fn parse_head<'h, 'b>(
     Ok((status, reason.unwrap_or_default(), headers))
 }
 
-/// Reads until `buf` starts with the head of a final (not `1xx`) response.
-/// Returns the head's length and how many bytes of `buf` were filled.
+/// Reads until the buffer starts with the head of a final (not `1xx`)
+/// response; gives where the head ends and how much was filled.
 ///
-/// Each pass of each loop either reads at least one byte or ends, and the
-/// number of interim answers is bounded, so a server cannot keep it busy
-/// for ever without sending bytes, nor fill it past `buf`.
-fn read_head<S: Read + ?Sized>(
-    stream: &mut S,
-    buf: &mut [u8],
-) -> Result<(usize, usize), WireError> {
-    let mut filled = 0;
-    let mut interim = 0;
-    loop {
-        let mut scanner = HeadScanner::default();
-        let head_len = loop {
-            if let Some(end) = scanner.scan(buf.get(..filled).unwrap_or_default()) {
-                break end;
-            }
-            let capacity = buf.len();
-            let space = buf
-                .get_mut(filled..)
-                .filter(|space| !space.is_empty())
-                .ok_or(WireError::HeadTooLarge { capacity })?;
-            match read_some(stream, space)? {
-                0 => return Err(WireError::Truncated),
-                read => filled += read,
-            }
-        };
-        let status_line = buf
-            .get(scanner.status_line.clone())
-            .ok_or(WireError::malformed("the status line"))?;
-        match status_of(status_line)? {
-            101 => return Err(WireError::malformed("a protocol switch nobody asked for")),
-            100..=199 => {
-                interim += 1;
-                if interim > MAX_INTERIM {
-                    return Err(WireError::malformed("too many interim responses"));
+/// Each round either reads at least one byte or ends, and the number of
+/// interim answers is bounded, so a server cannot keep it busy for ever
+/// without sending bytes, nor fill it past the buffer.
+#[derive(Debug, Default)]
+pub(super) struct HeadReader {
+    filled: usize,
+    interim: usize,
+    scanner: HeadScanner,
+    /// The size of the space the last `next` gave.
+    asked: usize,
+}
+
+impl Reader for HeadReader {
+    type Output = HeadEnd;
+
+    fn next<'s>(&'s mut self, buf: &'s mut [u8]) -> Result<Next<'s, HeadEnd>, WireError> {
+        while let Some(head_len) = self
+            .scanner
+            .scan(buf.get(..self.filled).unwrap_or_default())
+        {
+            let status_line = buf
+                .get(self.scanner.status_line.clone())
+                .ok_or(WireError::malformed("the status line"))?;
+            match status_of(status_line)? {
+                101 => return Err(WireError::malformed("a protocol switch nobody asked for")),
+                100..=199 => {
+                    self.interim += 1;
+                    if self.interim > MAX_INTERIM {
+                        return Err(WireError::malformed("too many interim responses"));
+                    }
+                    // The interim head is dropped; what came after it is the
+                    // start of the next answer.
+                    shift(buf, head_len..self.filled, 0)?;
+                    self.filled -= head_len;
+                    self.scanner = HeadScanner::default();
                 }
-                // The interim head is dropped; what came after it is the
-                // start of the next answer.
-                shift(buf, head_len..filled, 0)?;
-                filled -= head_len;
+                _ => {
+                    return Ok(Next::Done(HeadEnd {
+                        head_len,
+                        filled: self.filled,
+                    }));
+                }
             }
-            _ => return Ok((head_len, filled)),
+        }
+        let capacity = buf.len();
+        let space = buf
+            .get_mut(self.filled..)
+            .filter(|space| !space.is_empty())
+            .ok_or(WireError::HeadTooLarge { capacity })?;
+        self.asked = space.len();
+        Ok(Next::Read(space))
+    }
+
+    fn advance(&mut self, read: usize) -> Result<(), WireError> {
+        match checked_read(read, self.asked)? {
+            0 => Err(WireError::Truncated),
+            read => {
+                self.filled += read;
+                self.asked = 0;
+                Ok(())
+            }
         }
     }
 }

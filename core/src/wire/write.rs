@@ -1,10 +1,12 @@
-//! Writes one HTTP/1.1 request to an `embedded_io::Write`, straight from
+//! One HTTP/1.1 request as the slices it is written from, straight from
 //! the session's own buffers: a header value made of parts (`Bearer ` and a
 //! token) is written part by part and never assembled in memory. Every
 //! name, value, host and path is checked before the first byte goes out, so
 //! a refused request leaves nothing half-written on the stream.
-
-use embedded_io::Write;
+//!
+//! Sans-IO: [`EncodedRequest`] is the checked request and its bytes in
+//! order; the blocking [`write_request`](super::write_request) and its async
+//! twin only hand those slices to a stream.
 
 use super::WireError;
 use crate::transmit::{Headers, Method};
@@ -121,82 +123,100 @@ impl core::fmt::Debug for HeaderNames<'_> {
     }
 }
 
-/// Writes `request` with the session's `headers` (from a
-/// [`Transmit`](crate::Transmit) or a [`Grant`](crate::Grant)) and flushes.
+/// A request checked and ready to go: its bytes are
+/// [`parts`](Self::parts), in order.
 ///
 /// The request line is `METHOD base_path+path HTTP/1.1`; then `Host`, the
 /// session's headers, the caller's, `Content-Length` (left out only for a
 /// `GET` or `DELETE` without body, which RFC 9110 asks for), `Connection:
 /// close` when asked, and the body.
-///
-/// Nothing is written when a header name is not a token or is one this
-/// function sets ([`WireError::InvalidHeaderName`]), a header value holds a
-/// control character ([`WireError::InvalidHeaderValue`]), or the host or
-/// path holds a space or a control character ([`WireError::InvalidTarget`]).
-///
-/// ```
-/// use authsession_core::wire::{write_request, WireError, WireRequest};
-/// use authsession_core::{HeaderValue, Headers, Method};
-///
-/// let mut headers = Headers::new();
-/// headers.push("X-Auth-Token", HeaderValue::secret("", "ea6d13c7bc50feb46cf978d137bc01a2")).unwrap();
-/// let mut sent = [0u8; 256];
-/// let mut out = &mut sent[..];
-/// write_request(&mut out, &WireRequest::new("api.example.com", Method::Get, "/v2/balances/find"), &headers)?;
-/// let left = out.len();
-/// assert_eq!(
-///     &sent[..sent.len() - left],
-///     b"GET /v2/balances/find HTTP/1.1\r\nHost: api.example.com\r\n\
-///       X-Auth-Token: ea6d13c7bc50feb46cf978d137bc01a2\r\n\r\n"
-/// );
-///
-/// let smuggling = [("X-Note", "a\r\nX-Evil: 1")];
-/// let request = WireRequest::new("api.example.com", Method::Get, "/").with_headers(&smuggling);
-/// assert_eq!(write_request(&mut &mut sent[..], &request, &Headers::new()), Err(WireError::InvalidHeaderValue));
-/// # Ok::<(), WireError>(())
-/// ```
-pub fn write_request<W: Write + ?Sized>(
-    stream: &mut W,
-    request: &WireRequest<'_>,
-    headers: &Headers<'_>,
-) -> Result<(), WireError> {
-    check(request, headers)?;
+pub(super) struct EncodedRequest<'r> {
+    request: &'r WireRequest<'r>,
+    headers: &'r Headers<'r>,
+    /// The body's length in decimal, in the tail of the array.
+    digits: [u8; 20],
+    /// Where the digits start, when `Content-Length` is written.
+    length_from: Option<usize>,
+}
 
-    let mut out = Out { stream };
-    out.put(request.method.as_str().as_bytes())?;
-    out.put(b" ")?;
-    out.put(request.base_path.as_bytes())?;
-    out.put(request.path.as_bytes())?;
-    out.put(b" HTTP/1.1\r\nHost: ")?;
-    out.put(request.host.as_bytes())?;
-    out.put(b"\r\n")?;
-    for header in headers.iter() {
-        out.put(header.name.as_bytes())?;
-        out.put(b": ")?;
-        for part in header.value.parts() {
-            out.put(part.as_bytes())?;
-        }
-        out.put(b"\r\n")?;
-    }
-    for (name, value) in request.extra_headers {
-        out.put(name.as_bytes())?;
-        out.put(b": ")?;
-        out.put(value.as_bytes())?;
-        out.put(b"\r\n")?;
-    }
-    let expects_body = matches!(request.method, Method::Post | Method::Put | Method::Patch);
-    if expects_body || !request.body.is_empty() {
+impl<'r> EncodedRequest<'r> {
+    /// Checks `request` and the session's `headers` (from a
+    /// [`Transmit`](crate::Transmit) or a [`Grant`](crate::Grant)).
+    pub(super) fn new(
+        request: &'r WireRequest<'r>,
+        headers: &'r Headers<'r>,
+    ) -> Result<Self, WireError> {
+        check(request, headers)?;
         let mut digits = [0u8; 20];
-        out.put(b"Content-Length: ")?;
-        out.put(decimal(request.body.len(), &mut digits))?;
-        out.put(b"\r\n")?;
+        let expects_body = matches!(request.method, Method::Post | Method::Put | Method::Patch);
+        let length_from = (expects_body || !request.body.is_empty())
+            .then(|| decimal(request.body.len(), &mut digits));
+        Ok(EncodedRequest {
+            request,
+            headers,
+            digits,
+            length_from,
+        })
     }
-    if request.close {
-        out.put(b"Connection: close\r\n")?;
+
+    /// The request's bytes, in the order they go on the wire, as slices of
+    /// the request's own buffers (some of them empty).
+    pub(super) fn parts(&self) -> impl Iterator<Item = &[u8]> {
+        let request = self.request;
+        let line: [&[u8]; 7] = [
+            request.method.as_str().as_bytes(),
+            b" ",
+            request.base_path.as_bytes(),
+            request.path.as_bytes(),
+            b" HTTP/1.1\r\nHost: ",
+            request.host.as_bytes(),
+            b"\r\n",
+        ];
+        let session = self.headers.iter().flat_map(|header| -> [&[u8]; 5] {
+            let [prefix, value] = header.value.parts();
+            [
+                header.name.as_bytes(),
+                b": ",
+                prefix.as_bytes(),
+                value.as_bytes(),
+                b"\r\n",
+            ]
+        });
+        let caller = request
+            .extra_headers
+            .iter()
+            .flat_map(|(name, value)| -> [&[u8]; 4] {
+                [name.as_bytes(), b": ", value.as_bytes(), b"\r\n"]
+            });
+        let length = self
+            .length_from
+            .and_then(|from| self.digits.get(from..))
+            .into_iter()
+            .flat_map(|digits| -> [&[u8]; 3] { [b"Content-Length: ", digits, b"\r\n"] });
+        let close: &[u8] = if request.close {
+            b"Connection: close\r\n"
+        } else {
+            b""
+        };
+        line.into_iter()
+            .chain(session)
+            .chain(caller)
+            .chain(length)
+            .chain([close, b"\r\n", request.body])
     }
-    out.put(b"\r\n")?;
-    out.put(request.body)?;
-    out.stream.flush().map_err(|error| WireError::io(&error))
+}
+
+/// What is left of `part` after a write that took `written` bytes of it.
+///
+/// This is why the writers do not use `write_all`: `embedded_io`'s panics
+/// on a stream that accepts nothing.
+pub(super) fn unwritten(part: &[u8], written: usize) -> Result<&[u8], WireError> {
+    if written == 0 {
+        return Err(WireError::Io(embedded_io::ErrorKind::WriteZero));
+    }
+    // A stream that claims more than it was given is broken.
+    part.get(written..)
+        .ok_or(WireError::Io(embedded_io::ErrorKind::Other))
 }
 
 /// Checks everything that will be written, before anything is.
@@ -262,8 +282,9 @@ const fn is_token_byte(byte: u8) -> bool {
         | b'`' | b'|' | b'~')
 }
 
-/// `n` in decimal, in the tail of `digits` (20 digits hold any `u64`).
-fn decimal(mut n: usize, digits: &mut [u8; 20]) -> &[u8] {
+/// Writes `n` in decimal in the tail of `digits` (20 digits hold any
+/// `u64`); returns where it starts.
+fn decimal(mut n: usize, digits: &mut [u8; 20]) -> usize {
     let mut start = digits.len();
     for slot in digits.iter_mut().rev() {
         // `n % 10` is below 10, so the cast cannot truncate.
@@ -276,32 +297,7 @@ fn decimal(mut n: usize, digits: &mut [u8; 20]) -> &[u8] {
             break;
         }
     }
-    digits.get(start..).unwrap_or_default()
-}
-
-/// The stream, written to without `embedded_io::Write::write_all`, which
-/// panics on a stream that accepts nothing.
-struct Out<'s, W: ?Sized> {
-    stream: &'s mut W,
-}
-
-impl<W: Write + ?Sized> Out<'_, W> {
-    fn put(&mut self, mut bytes: &[u8]) -> Result<(), WireError> {
-        while !bytes.is_empty() {
-            let written = self
-                .stream
-                .write(bytes)
-                .map_err(|error| WireError::io(&error))?;
-            if written == 0 {
-                return Err(WireError::Io(embedded_io::ErrorKind::WriteZero));
-            }
-            // A stream that claims more than it was given is broken.
-            bytes = bytes
-                .get(written..)
-                .ok_or(WireError::Io(embedded_io::ErrorKind::Other))?;
-        }
-        Ok(())
-    }
+    start
 }
 
 #[cfg(test)]
@@ -310,11 +306,16 @@ mod tests {
 
     #[test]
     fn decimal_writes_every_magnitude() {
-        let mut digits = [0u8; 20];
-        assert_eq!(decimal(0, &mut digits), b"0");
-        assert_eq!(decimal(7, &mut digits), b"7");
-        assert_eq!(decimal(10, &mut digits), b"10");
-        assert_eq!(decimal(640, &mut digits), b"640");
-        assert_eq!(decimal(1_000_000, &mut digits), b"1000000");
+        let written = |n| {
+            let mut digits = [0u8; 20];
+            let start = decimal(n, &mut digits);
+            digits[start..].to_vec()
+        };
+        assert_eq!(written(0), b"0");
+        assert_eq!(written(7), b"7");
+        assert_eq!(written(10), b"10");
+        assert_eq!(written(640), b"640");
+        assert_eq!(written(1_000_000), b"1000000");
+        assert_eq!(written(4_294_967_295), b"4294967295");
     }
 }
