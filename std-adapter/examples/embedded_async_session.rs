@@ -81,9 +81,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// A fresh connection for each request, as the driver wants. An async
-/// closure is a connector; on a device, open the socket and the TLS
-/// session here.
+/// A fresh connection for each request, as the driver wants. A closure
+/// that returns a future of the connection is a connector; on a device,
+/// open the socket and the TLS session here.
 fn connector(addr: SocketAddr) -> impl AsyncConnector<Error = io::Error> {
     move || async move {
         let stream = TcpStream::connect(addr).await?;

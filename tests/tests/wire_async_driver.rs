@@ -8,7 +8,8 @@
 //! server saw.
 //!
 //! Every test runs on a current-thread runtime under a timeout, so a
-//! server that stops answering fails the test instead of hanging it.
+//! server that stops answering fails the test instead of hanging it. The
+//! last test keeps the README's Embassy example the driver's doctest.
 // Test helpers may fail loudly: their panics are the tests' failures.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 // A test's future holds a session and a device's response buffers (20 KB),
@@ -53,7 +54,8 @@ async fn bounded<F: Future>(test: F) -> F::Output {
 }
 
 /// A connector that opens a new loopback connection to `addr` for each
-/// request: an async closure is a connector.
+/// request: a closure that returns a future of the connection is a
+/// connector.
 fn connector(addr: SocketAddr) -> impl AsyncConnector<Error = io::Error> {
     move || async move {
         let stream = TcpStream::connect(addr).await?;
@@ -348,4 +350,29 @@ async fn a_call_refused_again_after_the_new_login_is_handed_back() {
         );
     })
     .await;
+}
+
+#[test]
+fn the_readmes_embassy_example_is_the_drivers_doctest() {
+    // The README is not compiled; the doctest of `AsyncDriver` is.
+    let source = include_str!("../../core/src/wire/async_driver.rs");
+    let docs: String = source
+        .lines()
+        .filter_map(|line| line.strip_prefix("///"))
+        .map(|line| line.strip_prefix(' ').unwrap_or(line))
+        .fold(String::new(), |docs, line| docs + line + "\n");
+    let readme = include_str!("../../README.md");
+    let (_, section) = readme
+        .split_once("## Embassy / embedded-io-async")
+        .expect("the README's Embassy section");
+    let (_, example) = section
+        .split_once("```rust,ignore\n")
+        .expect("a code block in the README's Embassy section");
+    let (example, _) = example.split_once("```").expect("the block's end");
+
+    assert!(example.contains("AsyncDriver::new"), "{example}");
+    assert!(
+        docs.contains(&format!("```\n{example}```\n")),
+        "the README's Embassy example differs from AsyncDriver's doctest:\n{example}"
+    );
 }

@@ -29,8 +29,9 @@ use crate::time::Instant;
 use crate::transmit::{Headers, RequestId};
 
 /// Opens a connection to the API's host, without blocking: a TCP socket,
-/// or a TLS session over one. An async closure, or any `FnMut() -> impl
-/// Future<Output = Result<S, E>>`, is a connector.
+/// or a TLS session over one. A closure that returns a future of the
+/// connection (`move || async move { ... }`, any `FnMut() -> impl
+/// Future<Output = Result<S, E>>`) is a connector.
 ///
 /// A connection may borrow the connector (`Stream<'s>`), so that a device
 /// keeps one pair of socket buffers (and TLS record buffers) in the
@@ -94,14 +95,14 @@ where
 /// use authsession_core::wire::{AsyncConnector, AsyncDriver, Call, DriverError, Endpoint, httparse};
 /// use authsession_core::{Instant, Level, Method, Response, Session, Verdict};
 ///
-/// /// Reads the current account into `account` (logging in first), then
-/// /// logs out. Gives the account's length.
+/// /// Reads the current account (logging in first: the session has no
+/// /// token yet), then logs out. Gives the verdict, the status and the
+/// /// account's length.
 /// async fn read_account<C: AsyncConnector>(
 ///     connector: C,
 ///     session: &mut Session<Currencycloud>,
 ///     now: &mut impl FnMut() -> Instant,
-///     account: &mut [u8],
-/// ) -> Result<usize, DriverError<C::Error>> {
+/// ) -> Result<(Verdict, u16, usize), DriverError<C::Error>> {
 ///     // One response at a time, head and body; nothing here grows.
 ///     let mut buf = [0u8; 2048];
 ///     let mut driver = AsyncDriver::new(connector, Endpoint::new("devapi.currencycloud.com"))
@@ -109,21 +110,17 @@ where
 ///
 ///     let call = Call::new(Level::User, Method::Get, "/v2/accounts/current")
 ///         .with_headers(&[("Accept", "application/json")]);
+///     // Declared for each call: its type holds the borrow of `buf`.
 ///     let mut headers = [httparse::EMPTY_HEADER; 24];
 ///     let (verdict, response) = driver.call(session, &call, &mut buf, &mut headers, now).await?;
-///     let body = response.body();
-///     let copied = match account.get_mut(..body.len()) {
-///         Some(room) if verdict == Verdict::Ok => {
-///             room.copy_from_slice(body);
-///             body.len()
-///         }
-///         // Refused twice, or larger than the caller's room: nothing is cut.
-///         _ => 0,
-///     };
+///     // The body is in `buf`: parse it (serde-json-core, say) before the
+///     // next request. `Verdict::Replay` is a call refused again after a
+///     // new login.
+///     let account = (verdict, response.status(), response.body().len());
 ///
 ///     session.logout(now());
 ///     driver.drive(session, &mut buf, now).await?;
-///     Ok(copied)
+///     Ok(account)
 /// }
 /// ```
 pub struct AsyncDriver<'a, C, E = fn(Event<'_>), const HEADERS: usize = DEFAULT_HEADER_CAPACITY> {
