@@ -4,8 +4,9 @@
 //! the first call and reuses the token after, replaces a token it knows
 //! has idled out before sending it, replays a call once when the server
 //! refused its token (idled out there, or a `401` injected), hands back a
-//! call refused twice, and logs out. The sandbox's counters say what the
-//! server saw.
+//! call refused twice, and logs out; a drive dropped halfway through a
+//! login leaves nothing of the answer in the buffer and the session not
+//! waiting for it. The sandbox's counters say what the server saw.
 //!
 //! Every test runs on a current-thread runtime under a timeout, so a
 //! server that stops answering fails the test instead of hanging it. The
@@ -25,16 +26,19 @@ use std::time::Duration;
 
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
 use authsession_core::wire::httparse::EMPTY_HEADER;
-use authsession_core::wire::{AsyncConnector, AsyncDriver, Call, Endpoint};
+use authsession_core::wire::{AsyncConnector, AsyncDriver, Call, DriverError, Endpoint};
 use authsession_core::{
-    Config, Event, ExpiryReason, Instant, Level, Method, Response, Session, SessionState, Verdict,
+    Config, Event, ExpiryReason, Instant, Level, Method, NotReady, Response, Session, SessionState,
+    Verdict,
 };
 use authsession_sandbox::{
     CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Counters, Fault, Sandbox, SandboxConfig,
 };
+use authsession_tests::TOKEN;
 use authsession_tests::millis;
 use embedded_io_adapters::tokio_1::FromTokio;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 const ACCOUNT: &str = "/v2/accounts/current";
 const BALANCES: &str = "/v2/balances/find";
@@ -348,6 +352,89 @@ async fn a_call_refused_again_after_the_new_login_is_handed_back() {
                 ..Counters::default()
             }
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_login_answer_cut_off_by_a_dropped_drive_is_wiped() {
+    bounded(async {
+        // A server on loopback that sends the head and half the body of a
+        // login answer, the token among it, and then nothing more.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).await.unwrap();
+            let half = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n{{\"auth_token\":\"{TOKEN}\""
+            );
+            stream.write_all(half.as_bytes()).await.unwrap();
+            // Hold the connection open until the test is over.
+            tokio::time::sleep(TEST_LIMIT).await;
+        });
+        let mut driver = AsyncDriver::new(connector(addr), Endpoint::new("h"));
+        let mut session = session();
+        let mut now = clock();
+        let mut buf = [0u8; RESPONSE_BUFFER];
+        session.login(now());
+
+        let drive = driver.drive(&mut session, &mut buf, &mut now);
+        let cut_off = tokio::time::timeout(millis(300), drive).await;
+
+        assert!(cut_off.is_err(), "{cut_off:?}");
+        assert!(buf.iter().all(|&byte| byte == 0));
+        server.abort();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_login_whose_drive_was_dropped_is_reported_failed_and_sent_again() {
+    bounded(async {
+        let sandbox = Sandbox::start(SandboxConfig::for_tests()).unwrap();
+        let host = sandbox.addr().to_string();
+        let mut driver = AsyncDriver::new(connector(sandbox.addr()), Endpoint::new(&host));
+        let config = Config {
+            backoff_base: millis(100),
+            ..Config::default()
+        };
+        let mut session = session_of(Currencycloud::default(), config);
+        let mut now = clock();
+        let mut buf = [0u8; RESPONSE_BUFFER];
+        // The login is answered only after the drive sending it was dropped.
+        sandbox.inject(Fault::Delay(Duration::from_secs(2)), 1);
+        session.login(now());
+
+        let drive = driver.drive(&mut session, &mut buf, &mut now);
+        assert!(tokio::time::timeout(millis(300), drive).await.is_err());
+        assert!(matches!(session.state(), SessionState::LoggingIn { .. }));
+
+        // The next call reports the login failed: the session backs off
+        // instead of waiting for the answer nobody reads.
+        let call = Call::new(Level::User, Method::Get, ACCOUNT);
+        let mut headers = [EMPTY_HEADER; RESPONSE_HEADERS];
+        let refused = driver
+            .call(&mut session, &call, &mut buf, &mut headers, &mut now)
+            .await
+            .map(|(verdict, response)| (verdict, response.status()));
+        let Err(DriverError::NotReady(NotReady::Backoff { until })) = refused else {
+            panic!("{refused:?}");
+        };
+
+        // After the backoff, the login goes again and the call with it.
+        let wait = until.saturating_duration_since(now());
+        tokio::time::sleep(wait + millis(10)).await;
+        assert_eq!(
+            get(&mut driver, &mut session, ACCOUNT, &mut now).await,
+            (Verdict::Ok, 200)
+        );
+        assert_eq!(session.generation(), 1);
+        let seen = counters(&sandbox);
+        assert_eq!((seen.calls, seen.faults), (1, 1));
+        // The delayed login may have been answered by now, to nobody.
+        assert!((1..=2).contains(&seen.logins), "{seen:?}");
     })
     .await;
 }

@@ -12,6 +12,7 @@ use core::future::Future;
 
 use embedded_io_async::{Read, Write};
 use httparse::Header;
+use zeroize::Zeroize;
 
 use super::asynch::{read_response_async, write_request_async};
 use super::driver::{
@@ -82,10 +83,13 @@ where
 /// no memory but the connector. The buffer is wiped after each answer to
 /// the session's own requests: a login answer holds the token.
 ///
-/// Its futures borrow the session and the buffer; a future dropped before
-/// it is done (a timeout around it, say) leaves the session waiting for
-/// the answer to the request it had in flight, which it gives up on by its
-/// own deadline, and leaves in `buf` whatever had been read.
+/// A future of the driver may be dropped before it is done (a timeout
+/// around it, say). If it was sending one of the session's own requests,
+/// what it had read of the answer is wiped from `buf` as it is dropped,
+/// and the next [`drive`](Self::drive), [`tick`](Self::tick) or
+/// [`call`](Self::call) reports the request to the session as failed (it
+/// backs off and sends it again), so that the session does not wait for
+/// an answer nobody reads.
 ///
 /// A device's task, on any executor (on Embassy, the connector opens an
 /// `embassy_net::tcp::TcpSocket`, and a TLS session over it):
@@ -128,6 +132,9 @@ pub struct AsyncDriver<'a, C, E = fn(Event<'_>), const HEADERS: usize = DEFAULT_
     endpoint: Endpoint<'a>,
     on_event: E,
     max_rounds: usize,
+    /// The session's own request being sent and not yet settled: still
+    /// set when its future was dropped, for the next drive to report.
+    abandoned: Option<RequestId>,
 }
 
 impl<C, E, const HEADERS: usize> fmt::Debug for AsyncDriver<'_, C, E, HEADERS> {
@@ -136,6 +143,7 @@ impl<C, E, const HEADERS: usize> fmt::Debug for AsyncDriver<'_, C, E, HEADERS> {
             .field("endpoint", &self.endpoint)
             .field("headers", &HEADERS)
             .field("max_rounds", &self.max_rounds)
+            .field("abandoned", &self.abandoned)
             .finish_non_exhaustive()
     }
 }
@@ -149,6 +157,7 @@ impl<'a, C: AsyncConnector> AsyncDriver<'a, C> {
             endpoint,
             on_event: discard,
             max_rounds: DEFAULT_MAX_ROUNDS,
+            abandoned: None,
         }
     }
 }
@@ -165,6 +174,7 @@ where
             endpoint: self.endpoint,
             on_event,
             max_rounds: self.max_rounds,
+            abandoned: self.abandoned,
         }
     }
 
@@ -175,6 +185,7 @@ where
             endpoint: self.endpoint,
             on_event: self.on_event,
             max_rounds: self.max_rounds,
+            abandoned: self.abandoned,
         }
     }
 
@@ -207,6 +218,10 @@ where
         buf: &mut [u8],
         now: &mut impl FnMut() -> Instant,
     ) -> Result<usize, DriverError<C::Error>> {
+        if let Some(id) = self.abandoned.take() {
+            // A future of this driver was dropped while it sent `id`.
+            session.handle_failure(id, now());
+        }
         self.drain_events(session);
         let mut sent = 0;
         let mut first_error = None;
@@ -217,16 +232,26 @@ where
             sent += 1;
             let id = transmit.id;
             let request = self.endpoint.session_request(&transmit);
+            self.abandoned = Some(id);
+            let mut exchange = WipedUnlessSettled {
+                buf: &mut *buf,
+                settled: false,
+            };
             let answered =
                 match open_and_send(&mut self.connector, &request, &transmit.headers).await {
                     Ok(mut stream) => {
+                        let buf = &mut *exchange.buf;
                         answer_session::<_, _, HEADERS, _>(&mut stream, session, id, buf, now).await
                     }
                     Err(error) => Err(error),
                 };
-            if let Some(error) = settle(session, id, answered, buf, now) {
+            if let Some(error) = settle(session, id, answered, exchange.buf, now) {
                 first_error.get_or_insert(error);
             }
+            // Settled: what the answer left in `buf` is wiped, the session
+            // knows.
+            exchange.settled = true;
+            self.abandoned = None;
             self.drain_events(session);
         }
         first_error.map_or(Ok(sent), Err)
@@ -318,6 +343,22 @@ where
 
     fn drain_events<P: Provider>(&mut self, session: &mut Session<P>) {
         drain_events(session, &mut self.on_event);
+    }
+}
+
+/// The buffer an answer to one of the session's own requests is read
+/// into, wiped whole if the future reading it is dropped before the answer
+/// is settled: the answer to a login holds the token.
+struct WipedUnlessSettled<'b> {
+    buf: &'b mut [u8],
+    settled: bool,
+}
+
+impl Drop for WipedUnlessSettled<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.buf.zeroize();
+        }
     }
 }
 
