@@ -38,6 +38,9 @@ pub struct Client<P: Provider> {
     pub(crate) transport: Transport,
     pub(crate) shared: Mutex<Shared<P>>,
     pub(crate) changed: Condvar,
+    /// What async tasks wait on, where threads wait on `changed`.
+    #[cfg(feature = "tokio")]
+    pub(crate) notify: tokio::sync::Notify,
     clock_origin: StdInstant,
     logout_on_drop: bool,
     pub(crate) max_wait: Duration,
@@ -53,7 +56,7 @@ pub(crate) struct Shared<P: Provider> {
     exchanging: u32,
     /// How many times the session gave up; a waiter that saw it change
     /// fails instead of starting over.
-    give_ups: u64,
+    pub(crate) give_ups: u64,
     /// A thread is stepping the session up (and may be waiting for the
     /// user); the others wait for it.
     pub(crate) stepping_up: bool,
@@ -81,6 +84,27 @@ pub(crate) struct Call<'a> {
     pub(crate) body: &'a [u8],
 }
 
+impl Call<'_> {
+    /// The request to send: the caller's headers, `extra` headers, and the
+    /// session's grant.
+    pub(crate) fn request(
+        &self,
+        extra: &http::HeaderMap,
+        grant: http::HeaderMap,
+    ) -> Result<http::Request<Vec<u8>>, Error> {
+        let mut outgoing = http::Request::builder()
+            .method(self.method.clone())
+            .uri(self.url.clone())
+            .body(self.body.to_vec())
+            .map_err(|error| Error::from_http(&error, self.method.as_str()))?;
+        let headers = outgoing.headers_mut();
+        headers.clone_from(self.headers);
+        headers.extend(extra.clone());
+        headers.extend(grant);
+        Ok(outgoing)
+    }
+}
+
 /// A call's answer once any replay or step-up is done, and the session's
 /// error when it judged the answer fatal.
 pub(crate) struct Answered {
@@ -96,10 +120,12 @@ pub struct ClientBuilder<P: Provider> {
     credentials: P::Credentials,
     base_url: Option<String>,
     config: Config,
-    timeouts: Timeouts,
-    logout_on_drop: bool,
+    pub(crate) timeouts: Timeouts,
+    pub(crate) logout_on_drop: bool,
     max_wait: Duration,
-    step_up: Option<StepUp>,
+    pub(crate) step_up: Option<StepUp>,
+    #[cfg(feature = "tokio")]
+    pub(crate) async_step_up: Option<crate::step_up::AsyncStepUp>,
     #[cfg(feature = "store")]
     store: Option<(
         std::sync::Arc<dyn crate::store::SessionStore>,
@@ -191,6 +217,21 @@ impl<P: Provider> ClientBuilder<P> {
 
     /// The client, or [`Error::BaseUrl`] for a missing or unsafe base URL.
     pub fn build(self) -> Result<Client<P>, Error> {
+        #[cfg(feature = "tokio")]
+        if self.async_step_up.is_some() {
+            return Err(Error::Config(
+                "an async step-up callback (step_up_async) needs build_async".into(),
+            ));
+        }
+        let http = Box::new(crate::ureq_exchange::UreqExchange::new(self.timeouts));
+        self.build_with(http)
+    }
+
+    /// The client, its HTTP exchanged by `http`.
+    pub(crate) fn build_with(
+        self,
+        http: Box<dyn crate::transport::Exchange>,
+    ) -> Result<Client<P>, Error> {
         let base_url = self.base_url.ok_or(Error::BaseUrl(BaseUrlError::Missing))?;
         let base = BaseUrl::parse(&base_url)?;
         let session = Session::with_config(self.provider, self.credentials, self.config);
@@ -202,7 +243,7 @@ impl<P: Provider> ClientBuilder<P> {
             crate::fleet::Fleet::new(store, key, &session, &base.as_string(), budget)
         });
         Ok(Client {
-            transport: Transport::new(base, self.timeouts),
+            transport: Transport::new(base, http, self.timeouts),
             shared: Mutex::new(Shared {
                 session,
                 exchanging: 0,
@@ -213,6 +254,8 @@ impl<P: Provider> ClientBuilder<P> {
                 idled_out: None,
             }),
             changed: Condvar::new(),
+            #[cfg(feature = "tokio")]
+            notify: tokio::sync::Notify::new(),
             clock_origin: StdInstant::now(),
             logout_on_drop: self.logout_on_drop,
             max_wait: self.max_wait,
@@ -242,6 +285,37 @@ impl<P: Provider> Shared<P> {
     }
 }
 
+/// A session request counted as on its way.
+pub(crate) struct Exchanging {
+    outgoing: Outgoing,
+    within: Duration,
+    /// Whether it is the first step of a login (the fleet's store is
+    /// asked before it goes).
+    #[cfg(feature = "store")]
+    starts_login: bool,
+}
+
+/// What a call waiting for its grant does next.
+pub(crate) enum GrantStep {
+    /// Send the call with these headers, and hand its answer back with
+    /// the ticket.
+    Granted(http::HeaderMap, Ticket),
+    /// Send the session's request (a login), answered within `within`,
+    /// then look again.
+    Send {
+        outgoing: Outgoing,
+        within: Duration,
+    },
+    /// Send the session's refresh, then look again (the current token
+    /// still serves).
+    Refresh {
+        outgoing: Outgoing,
+        within: Duration,
+    },
+    /// Wait for the session to change, at most this long.
+    Wait(Duration),
+}
+
 /// A session request taken out of the session, ready to send.
 pub(crate) struct Outgoing {
     id: authsession_core::RequestId,
@@ -260,6 +334,8 @@ impl<P: Provider> Client<P> {
             logout_on_drop: true,
             max_wait: Duration::from_secs(120),
             step_up: None,
+            #[cfg(feature = "tokio")]
+            async_step_up: None,
             #[cfg(feature = "store")]
             store: None,
             #[cfg(feature = "store")]
@@ -393,64 +469,59 @@ impl<P: Provider> Client<P> {
                 }
                 granted => granted?,
             };
-            let mut outgoing = http::Request::builder()
-                .method(call.method.clone())
-                .uri(call.url.clone())
-                .body(call.body.to_vec())
-                .map_err(|error| Error::from_http(&error, call.method.as_str()))?;
-            let headers = outgoing.headers_mut();
-            headers.clone_from(call.headers);
-            headers.extend(extra.clone());
-            headers.extend(grant_headers);
-            let response = self.transport.send(outgoing)?;
-
-            let verdict = {
-                let mut shared = self.lock();
-                let now = self.now();
-                let verdict = shared
-                    .session
-                    .handle_reply(ticket, &HttpResponse(&response), now);
-                self.drain_events(&mut shared);
-                verdict
-            };
+            let response = self.transport.send(call.request(extra, grant_headers)?)?;
+            let verdict = self.judge(ticket, &response);
             match rounds.after(&verdict) {
-                NextRound::Replay => {
-                    tracing::info!(provider = P::NAME, "token refused: replaying after login");
-                    continue;
-                }
-                NextRound::StepUp => {
-                    self.perform_step_up()?;
-                    continue;
-                }
-                NextRound::Finish => {}
-            }
-            match verdict {
-                Verdict::Replay => return Err(Error::TokenRefused),
-                Verdict::StepUp => return Err(Error::StepUpRequired),
-                Verdict::RateLimited { until } => {
-                    return Err(Error::RateLimited {
-                        retry_after: until.saturating_duration_since(self.now()),
-                    });
-                }
-                Verdict::Fatal(error) => {
-                    return Ok(Answered {
-                        response,
-                        fatal: Some(error),
-                    });
-                }
-                // `Ok`, and any verdict this client does not know (it asks
-                // nothing of the client): the answer is the caller's.
-                _ => {
+                NextRound::Replay => {}
+                NextRound::StepUp => self.perform_step_up()?,
+                NextRound::Finish => {
+                    let answered = self.finish(verdict, response);
                     #[cfg(feature = "store")]
-                    if let Some(fleet) = &self.fleet {
+                    if let (Ok(Answered { fatal: None, .. }), Some(fleet)) =
+                        (&answered, &self.fleet)
+                    {
                         fleet.touch();
                     }
-                    return Ok(Answered {
-                        response,
-                        fatal: None,
-                    });
+                    return answered;
                 }
             }
+        }
+    }
+
+    /// The session's verdict on the answer to a call sent with `ticket`.
+    pub(crate) fn judge(&self, ticket: Ticket, response: &http::Response<Vec<u8>>) -> Verdict {
+        let mut shared = self.lock();
+        let now = self.now();
+        let verdict = shared
+            .session
+            .handle_reply(ticket, &HttpResponse(response), now);
+        self.drain_events(&mut shared);
+        verdict
+    }
+
+    /// What the caller gets for a call whose rounds are over: its answer,
+    /// or the error the final verdict means.
+    pub(crate) fn finish(
+        &self,
+        verdict: Verdict,
+        response: http::Response<Vec<u8>>,
+    ) -> Result<Answered, Error> {
+        match verdict {
+            Verdict::Replay => Err(Error::TokenRefused),
+            Verdict::StepUp => Err(Error::StepUpRequired),
+            Verdict::RateLimited { until } => Err(Error::RateLimited {
+                retry_after: until.saturating_duration_since(self.now()),
+            }),
+            Verdict::Fatal(error) => Ok(Answered {
+                response,
+                fatal: Some(error),
+            }),
+            // `Ok`, and any verdict this client does not know (it asks
+            // nothing of the client): the answer is the caller's.
+            _ => Ok(Answered {
+                response,
+                fatal: None,
+            }),
         }
     }
 
@@ -516,7 +587,7 @@ impl<P: Provider> Client<P> {
         let mut shared = self.lock();
         shared.session.set_credentials(credentials);
         self.drain_events(&mut shared);
-        self.changed.notify_all();
+        self.wake_all();
     }
 
     /// The session's state.
@@ -536,80 +607,107 @@ impl<P: Provider> Client<P> {
         let mut shared = self.lock();
         let give_ups_seen = shared.give_ups;
         loop {
-            let now = self.catch_up(&mut shared);
-            let not_ready = match shared.session.authorize(level, now) {
-                Ok(grant) => {
-                    let mut headers = http::HeaderMap::new();
-                    add_headers(&mut headers, &grant.headers)?;
-                    let ticket = grant.ticket;
-                    self.drain_events(&mut shared);
-                    // A refresh came due: this thread sends it, then takes
-                    // the newest token; the other threads keep calling with
-                    // the current one meanwhile. (A request that cannot be
-                    // built was handed back to the session as failed.)
-                    if let Ok(Some(outgoing)) = self.take_transmit(&mut shared) {
-                        let patience = self.max_wait.saturating_sub(started.elapsed());
-                        shared = self.exchange(shared, outgoing, patience).0;
-                        continue;
+            match self.grant_step(&mut shared, level, started, give_ups_seen)? {
+                GrantStep::Granted(headers, ticket) => return Ok((headers, ticket)),
+                GrantStep::Send { outgoing, within } => {
+                    let (guard, sent) = self.exchange(shared, outgoing, within);
+                    shared = guard;
+                    // The fleet's budget held the login back past this
+                    // call's patience: that is this call's answer.
+                    if let Err(error @ Error::RateLimited { .. }) = sent {
+                        return Err(error);
                     }
-                    return Ok((headers, ticket));
                 }
-                Err(not_ready) => not_ready,
-            };
-            self.drain_events(&mut shared);
-            if shared.give_ups != give_ups_seen {
-                return Err(shared
-                    .unanswered()
-                    .unwrap_or_else(|| Error::GaveUp(last_error(&shared.session))));
+                // The call may go with the current token whatever comes of
+                // the refresh (a request that cannot be built was handed
+                // back to the session as failed).
+                GrantStep::Refresh { outgoing, within } => {
+                    shared = self.exchange(shared, outgoing, within).0;
+                }
+                GrantStep::Wait(nap) => {
+                    shared = self
+                        .changed
+                        .wait_timeout(shared, nap)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
             }
-            match not_ready {
-                NotReady::Rejected => return Err(Error::Rejected(last_error(&shared.session))),
-                NotReady::StepUpRequired | NotReady::SteppingUp => {
-                    return Err(Error::StepUpRequired);
-                }
-                NotReady::Unsupported => {
-                    return Err(Error::UnsupportedLevel {
-                        provider: P::NAME,
-                        level,
-                    });
-                }
-                // Something is on its way (a login, a logout, a backoff):
-                // wait for it, within the call's patience.
-                _ => {}
-            }
-            let waited = started.elapsed();
-            let Some(patience) = self.max_wait.checked_sub(waited) else {
-                return Err(Error::Timeout { waited });
-            };
-            if let Some(outgoing) = self.take_transmit(&mut shared)? {
-                // The round trip counts against the call's patience too.
-                let (guard, sent) = self.exchange(shared, outgoing, patience);
-                shared = guard;
-                // The fleet's budget held the login back past this call's
-                // patience: that is this call's answer.
-                if let Err(error @ Error::RateLimited { .. }) = sent {
-                    return Err(error);
-                }
-                continue;
-            }
-            let mut nap = patience;
-            if let NotReady::Backoff { until } = not_ready {
-                let backoff = until.saturating_duration_since(now);
-                if backoff > patience {
-                    // A backoff after logins that got no answer is the
-                    // network's doing, not the API's.
-                    return Err(shared.unanswered().unwrap_or(Error::RateLimited {
-                        retry_after: backoff,
-                    }));
-                }
-                nap = backoff;
-            }
-            shared = self
-                .changed
-                .wait_timeout(shared, nap)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
         }
+    }
+
+    /// One look at the session for a call at `level` that began waiting at
+    /// `started` and had seen `give_ups_seen` give-ups: what it does next.
+    /// The blocking and the async client wait the same way but for how
+    /// they sleep and send.
+    pub(crate) fn grant_step(
+        &self,
+        shared: &mut Shared<P>,
+        level: Level,
+        started: StdInstant,
+        give_ups_seen: u64,
+    ) -> Result<GrantStep, Error> {
+        let now = self.catch_up(shared);
+        let not_ready = match shared.session.authorize(level, now) {
+            Ok(grant) => {
+                let mut headers = http::HeaderMap::new();
+                add_headers(&mut headers, &grant.headers)?;
+                let ticket = grant.ticket;
+                self.drain_events(shared);
+                // A refresh came due: this caller sends it, then takes the
+                // newest token; the others keep calling with the current
+                // one meanwhile.
+                if let Ok(Some(outgoing)) = self.take_transmit(shared) {
+                    let within = self.max_wait.saturating_sub(started.elapsed());
+                    return Ok(GrantStep::Refresh { outgoing, within });
+                }
+                return Ok(GrantStep::Granted(headers, ticket));
+            }
+            Err(not_ready) => not_ready,
+        };
+        self.drain_events(shared);
+        if shared.give_ups != give_ups_seen {
+            return Err(shared
+                .unanswered()
+                .unwrap_or_else(|| Error::GaveUp(last_error(&shared.session))));
+        }
+        match not_ready {
+            NotReady::Rejected => return Err(Error::Rejected(last_error(&shared.session))),
+            NotReady::StepUpRequired | NotReady::SteppingUp => {
+                return Err(Error::StepUpRequired);
+            }
+            NotReady::Unsupported => {
+                return Err(Error::UnsupportedLevel {
+                    provider: P::NAME,
+                    level,
+                });
+            }
+            // Something is on its way (a login, a logout, a backoff):
+            // wait for it, within the call's patience.
+            _ => {}
+        }
+        let waited = started.elapsed();
+        let Some(patience) = self.max_wait.checked_sub(waited) else {
+            return Err(Error::Timeout { waited });
+        };
+        if let Some(outgoing) = self.take_transmit(shared)? {
+            // The round trip counts against the call's patience too.
+            return Ok(GrantStep::Send {
+                outgoing,
+                within: patience,
+            });
+        }
+        if let NotReady::Backoff { until } = not_ready {
+            let backoff = until.saturating_duration_since(now);
+            if backoff > patience {
+                // A backoff after logins that got no answer is the
+                // network's doing, not the API's.
+                return Err(shared.unanswered().unwrap_or(Error::RateLimited {
+                    retry_after: backoff,
+                }));
+            }
+            return Ok(GrantStep::Wait(backoff));
+        }
+        Ok(GrantStep::Wait(patience))
     }
 
     /// Lets the session see the time: a lapsed token is dropped, a backoff
@@ -671,15 +769,62 @@ impl<P: Provider> Client<P> {
         outgoing: Outgoing,
         within: Duration,
     ) -> (MutexGuard<'a, Shared<P>>, Result<(), Error>) {
-        #[cfg(feature = "store")]
-        let starts_login = self.fleet.is_some() && crate::fleet::starts_login(&shared.session);
-        shared.exchanging += 1;
-        // Within the session's own deadline for the request too, so that
-        // the transport always speaks first; and never a zero bound.
-        let within = within
-            .min(shared.session.config().request_timeout)
-            .max(Duration::from_millis(1));
+        let exchanging = self.begin_exchange(&mut shared, outgoing, within);
         drop(shared);
+        self.finish_exchange(exchanging)
+    }
+
+    /// Counts a session request as on its way (the session's own deadline
+    /// must not fail it while the transport may still be answered), under
+    /// the lock. It must then be finished or, if it can no longer be sent,
+    /// abandoned.
+    // `self` tells whether the client has a fleet, when it can have one.
+    #[cfg_attr(not(feature = "store"), allow(clippy::unused_self))]
+    pub(crate) fn begin_exchange(
+        &self,
+        shared: &mut Shared<P>,
+        outgoing: Outgoing,
+        within: Duration,
+    ) -> Exchanging {
+        shared.exchanging += 1;
+        Exchanging {
+            #[cfg(feature = "store")]
+            starts_login: self.fleet.is_some() && crate::fleet::starts_login(&shared.session),
+            // Within the session's own deadline for the request too, so
+            // that the transport always speaks first; and never a zero
+            // bound.
+            within: within
+                .min(shared.session.config().request_timeout)
+                .max(Duration::from_millis(1)),
+            outgoing,
+        }
+    }
+
+    /// A session request that was counted but will never be sent (the
+    /// task that was to send it is gone): handed back to the session as
+    /// failed, so that another caller takes over.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn abandon_exchange(&self, exchanging: &Exchanging) {
+        let mut shared = self.lock();
+        shared.exchanging -= 1;
+        let now = self.now();
+        shared.session.handle_failure(exchanging.outgoing.id, now);
+        self.drain_events(&mut shared);
+        self.wake_all();
+    }
+
+    /// Sends a counted session request (without the lock: the fleet's
+    /// store is asked first when it starts a login) and hands the answer
+    /// back to the session.
+    pub(crate) fn finish_exchange(
+        &self,
+        exchanging: Exchanging,
+    ) -> (MutexGuard<'_, Shared<P>>, Result<(), Error>) {
+        let Exchanging {
+            outgoing, within, ..
+        } = exchanging;
+        #[cfg(feature = "store")]
+        let starts_login = exchanging.starts_login;
         #[cfg(feature = "store")]
         let mut lock_holder = None;
         #[cfg(feature = "store")]
@@ -710,7 +855,7 @@ impl<P: Provider> Client<P> {
                     _ => Ok(()),
                 };
                 self.drain_events(&mut shared);
-                self.changed.notify_all();
+                self.wake_all();
                 return (shared, result);
             }
             if let Ok(BeforeLogin::Send(holder)) = decided {
@@ -747,7 +892,7 @@ impl<P: Provider> Client<P> {
             self.after_login(fleet, &mut shared, holder);
         }
         self.drain_events(&mut shared);
-        self.changed.notify_all();
+        self.wake_all();
         (shared, result)
     }
 
@@ -770,8 +915,15 @@ impl<P: Provider> Client<P> {
         }
         if gave_up {
             shared.give_ups += 1;
-            self.changed.notify_all();
+            self.wake_all();
         }
+    }
+
+    /// Wakes every thread and task waiting for the session to change.
+    pub(crate) fn wake_all(&self) {
+        self.changed.notify_all();
+        #[cfg(feature = "tokio")]
+        self.notify.notify_waiters();
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Shared<P>> {

@@ -4,8 +4,9 @@
 //!
 //! - the provider's errors (`authsession_core::Error`) carry only what the
 //!   server said about the failure, never a credential or a token;
-//! - a transport error keeps ureq's error, whose `Display` and `Debug` name
-//!   no header value and no body (see [`TransportError`]);
+//! - a transport error keeps ureq's error, or reqwest's without its URL,
+//!   whose `Display` and `Debug` name no header value and no body (see
+//!   [`TransportError`]);
 //! - a configuration error names the rule that was broken, not the URL, the
 //!   path or the header value that broke it: a refused base URL may hold a
 //!   password, and a header value may be a token.
@@ -160,7 +161,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Transport(error) => Some(error.ureq_error()),
+            Error::Transport(error) => std::error::Error::source(error),
             Error::Rejected(error)
             | Error::GaveUp(error)
             | Error::StepUpFailed(error)
@@ -354,7 +355,13 @@ impl fmt::Display for TransportErrorKind {
 }
 
 /// A request that never got its answer: what kind of failure, after how
-/// long, and ureq's error (its [`source`](std::error::Error::source)).
+/// long, and the HTTP client's error (its
+/// [`source`](std::error::Error::source)): ureq's for the blocking client,
+/// reqwest's for the async one (feature `tokio`), stripped of its URL.
+///
+/// reqwest's error holds the URL (which `without_url` removes), the kind
+/// of failure and the error beneath it (hyper's, the OS's, rustls'): no
+/// header value and no body.
 ///
 /// ureq's error holds no secret, by reading ureq 3's `Error` and
 /// ureq-proto's: `Display` and the derived `Debug` hold fixed texts,
@@ -374,19 +381,53 @@ impl fmt::Display for TransportErrorKind {
 pub struct TransportError {
     kind: TransportErrorKind,
     elapsed: Duration,
-    // Shared, so that the error is `Clone` (ureq's is not) and can be
-    // handed to every thread that waited for the same login.
-    source: Arc<ureq::Error>,
+    // Shared, so that the error is `Clone` (ureq's and reqwest's are not)
+    // and can be handed to every thread that waited for the same login.
+    source: Arc<dyn std::error::Error + Send + Sync>,
 }
 
 impl TransportError {
     /// `error`, which ended an exchange `elapsed` after it began, sent to
     /// an `https://` URL or not.
-    pub(crate) fn new(error: ureq::Error, elapsed: Duration, https: bool) -> Self {
+    pub(crate) fn from_ureq(error: ureq::Error, elapsed: Duration, https: bool) -> Self {
         TransportError {
             kind: kind_of(&error, https),
             elapsed,
             source: Arc::new(error),
+        }
+    }
+
+    /// reqwest's `error`, which ended an exchange `elapsed` after it began,
+    /// without its URL. Feature `tokio`.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn from_reqwest(error: reqwest::Error, elapsed: Duration) -> Self {
+        let error = error.without_url();
+        let kind = if error.is_timeout() {
+            TransportErrorKind::Timeout
+        } else if error.is_connect() {
+            TransportErrorKind::Connect
+        } else if error.is_body() || error.is_decode() {
+            TransportErrorKind::Io
+        } else {
+            TransportErrorKind::Other
+        };
+        TransportError {
+            kind,
+            elapsed,
+            source: Arc::new(error),
+        }
+    }
+
+    /// An answer larger than the limit, read by the async client. Feature
+    /// `tokio`.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn too_large(limit: u64, elapsed: Duration) -> Self {
+        TransportError {
+            kind: TransportErrorKind::TooLarge,
+            elapsed,
+            source: Arc::new(io::Error::other(format!(
+                "the answer's body is larger than {limit} bytes"
+            ))),
         }
     }
 
@@ -401,9 +442,17 @@ impl TransportError {
         self.elapsed
     }
 
-    /// ureq's error, also the [`source`](std::error::Error::source).
-    pub fn ureq_error(&self) -> &ureq::Error {
-        &self.source
+    /// ureq's error, for the blocking client's failures (also the
+    /// [`source`](std::error::Error::source)).
+    pub fn ureq_error(&self) -> Option<&ureq::Error> {
+        self.source.downcast_ref()
+    }
+
+    /// reqwest's error (without its URL), for the async client's failures
+    /// (also the [`source`](std::error::Error::source)). Feature `tokio`.
+    #[cfg(feature = "tokio")]
+    pub fn reqwest_error(&self) -> Option<&reqwest::Error> {
+        self.source.downcast_ref()
     }
 }
 
@@ -423,7 +472,7 @@ impl fmt::Display for TransportError {
 
 impl std::error::Error for TransportError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(self.ureq_error())
+        Some(&*self.source)
     }
 }
 
@@ -476,7 +525,7 @@ mod tests {
     use super::*;
 
     fn kind(error: ureq::Error, https: bool) -> TransportErrorKind {
-        TransportError::new(error, Duration::ZERO, https).kind()
+        TransportError::from_ureq(error, Duration::ZERO, https).kind()
     }
 
     #[test]
@@ -515,7 +564,7 @@ mod tests {
     #[test]
     fn the_source_of_a_transport_error_is_ureqs() {
         use std::error::Error as _;
-        let error = Error::Transport(TransportError::new(
+        let error = Error::Transport(TransportError::from_ureq(
             ureq::Error::Timeout(ureq::Timeout::Global),
             Duration::from_millis(1500),
             false,

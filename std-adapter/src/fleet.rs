@@ -187,6 +187,16 @@ impl Fleet {
         }
     }
 
+    /// Whether the token's use is due to be recorded.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn touch_due(&self) -> bool {
+        self.touch_every.is_some_and(|every| {
+            self.local()
+                .last_touch
+                .is_none_or(|last| last.elapsed() >= every)
+        })
+    }
+
     /// Records the token's use, at most once per tenth of the idle timeout.
     pub(crate) fn touch(&self) {
         let Some(every) = self.touch_every else {

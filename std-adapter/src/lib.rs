@@ -23,22 +23,33 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "tokio")]
+mod async_client;
 mod call_step_up;
 mod client;
 mod error;
 #[cfg(feature = "store")]
 mod fleet;
 mod form;
+#[cfg(feature = "tokio")]
+mod middleware;
 mod origin;
+#[cfg(feature = "tokio")]
+mod reqwest_exchange;
 mod step_up;
 #[cfg(feature = "store")]
 pub mod store;
 mod transport;
+mod ureq_exchange;
 
+#[cfg(feature = "tokio")]
+pub use async_client::{AsyncClient, SendProvider};
 pub use authsession_core;
 pub use client::{Client, ClientBuilder};
 pub use error::{BaseUrlError, Error, PathError, TransportError, TransportErrorKind};
 pub use form::multipart as multipart_form;
+#[cfg(feature = "tokio")]
+pub use middleware::SessionMiddleware;
 pub use step_up::StepUpAnswer;
 pub use transport::{HttpResponse, Timeouts};
 /// The HTTP client underneath: [`TransportError::ureq_error`] is one of its

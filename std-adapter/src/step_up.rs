@@ -76,6 +76,51 @@ impl fmt::Debug for StepUp {
     }
 }
 
+/// An async step-up callback, as the async client is given it: run on the
+/// runtime's blocking thread that steps the session up. Feature `tokio`.
+#[cfg(feature = "tokio")]
+pub(crate) struct AsyncStepUp {
+    channel: Channel,
+    callback: Arc<AsyncCallback>,
+}
+
+#[cfg(feature = "tokio")]
+type AsyncCallback = dyn Fn(CodePrompt) -> std::pin::Pin<Box<dyn std::future::Future<Output = StepUpAnswer> + Send>>
+    + Send
+    + Sync;
+
+#[cfg(feature = "tokio")]
+impl AsyncStepUp {
+    pub(crate) fn new<F, A>(channel: Channel, callback: F) -> Self
+    where
+        F: Fn(CodePrompt) -> A + Send + Sync + 'static,
+        A: std::future::Future<Output = StepUpAnswer> + Send + 'static,
+    {
+        AsyncStepUp {
+            channel,
+            callback: Arc::new(move |prompt| Box::pin(callback(prompt))),
+        }
+    }
+
+    /// The step-up the session's logic runs: it awaits the callback on
+    /// `runtime` from the blocking thread it runs on.
+    pub(crate) fn on_blocking_thread(self, runtime: tokio::runtime::Handle) -> StepUp {
+        let callback = self.callback;
+        StepUp::new(self.channel, move |prompt| {
+            runtime.block_on(callback(*prompt))
+        })
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl fmt::Debug for AsyncStepUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncStepUp")
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How many times one step-up asks the callback before it gives up: the
 /// APIs lock step-up after fewer wrong codes than this, so the bound only
 /// stops a callback that never gives a usable answer.

@@ -1,22 +1,20 @@
-//! HTTP over `ureq`: an agent set up for carrying tokens, and the
+//! The HTTP underneath a client: the base URL every request goes to, an
+//! exchange that sends one request and reads its whole answer (over ureq
+//! for the blocking client, over reqwest for the async one), and the
 //! conversions between the core's requests and the `http` crate's types.
 //!
-//! No secret reaches a log through ureq: its trace-level wire dump is
-//! compiled out by the `log` features in this crate's `Cargo.toml`, and at
-//! debug it logs only an allow-list of headers. Our own copies of secrets
-//! (login bodies, header values, answers) are wiped once used.
+//! Our own copies of secrets (login bodies, header values, answers) are
+//! wiped once used.
 
-use std::io::Read;
+use std::fmt;
 use std::mem;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use authsession_core::{Headers, Response};
-use http::Method;
 use http::header::{HeaderName, HeaderValue, USER_AGENT};
-use http::uri::Scheme;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::error::{Error, TransportError};
+use crate::error::Error;
 use crate::origin::BaseUrl;
 
 /// The `User-Agent` of every request.
@@ -24,7 +22,7 @@ pub(crate) const USER_AGENT_VALUE: &str = concat!("authsession/", env!("CARGO_PK
 
 /// The largest answer to one of the session's own requests that is read:
 /// a login answer is a few hundred bytes, a JWT a few kilobytes.
-const SESSION_BODY_LIMIT: u64 = 64 * 1024;
+pub(crate) const SESSION_BODY_LIMIT: u64 = 64 * 1024;
 
 /// Limits of the HTTP layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,33 +45,33 @@ impl Default for Timeouts {
     }
 }
 
-/// The agent and the base URL every request goes to.
+/// One HTTP exchange, blocking: sends `request` (redirects not followed,
+/// statuses as values) and reads the whole answer, up to `body_limit`,
+/// within the client's timeouts or `within` if shorter. The request's body
+/// is wiped once sent: a login's holds the credentials.
+pub(crate) trait Exchange: Send + Sync + fmt::Debug {
+    fn exchange(
+        &self,
+        request: http::Request<Vec<u8>>,
+        body_limit: u64,
+        within: Option<Duration>,
+    ) -> Result<http::Response<Vec<u8>>, Error>;
+}
+
+/// The base URL every request goes to, and how requests are exchanged.
 #[derive(Debug)]
 pub(crate) struct Transport {
-    agent: ureq::Agent,
+    http: Box<dyn Exchange>,
     pub(crate) base: BaseUrl,
     body_limit: u64,
-    /// The agent's own bound on one exchange.
-    global_timeout: Duration,
 }
 
 impl Transport {
-    pub(crate) fn new(base: BaseUrl, timeouts: Timeouts) -> Self {
-        let agent = ureq::Agent::config_builder()
-            // Statuses are the session's business, not errors.
-            .http_status_as_error(false)
-            // A redirect could carry the token to another host: never follow.
-            .max_redirects(0)
-            .timeout_connect(Some(timeouts.connect))
-            .timeout_global(Some(timeouts.connect + timeouts.response))
-            .user_agent(USER_AGENT_VALUE)
-            .build()
-            .new_agent();
+    pub(crate) fn new(base: BaseUrl, http: Box<dyn Exchange>, timeouts: Timeouts) -> Self {
         Transport {
-            agent,
+            http,
             base,
             body_limit: timeouts.body_limit,
-            global_timeout: timeouts.connect + timeouts.response,
         }
     }
 
@@ -83,7 +81,7 @@ impl Transport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        self.exchange(request, self.body_limit, None)
+        self.http.exchange(request, self.body_limit, None)
     }
 
     /// Sends one of the session's own requests (a login step, step-up,
@@ -95,70 +93,8 @@ impl Transport {
         request: http::Request<Vec<u8>>,
         within: Duration,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        self.exchange(request, SESSION_BODY_LIMIT, Some(within))
-    }
-
-    /// Sends `request` and reads the whole answer, up to `body_limit`, in
-    /// the agent's timeouts or `within` if shorter. The request's body is
-    /// wiped once sent: a login's holds the credentials.
-    fn exchange(
-        &self,
-        request: http::Request<Vec<u8>>,
-        body_limit: u64,
-        within: Option<Duration>,
-    ) -> Result<http::Response<Vec<u8>>, Error> {
-        let (parts, body) = request.into_parts();
-        let body = Zeroizing::new(body);
-        let https = parts.uri.scheme() == Some(&Scheme::HTTPS);
-        let started = Instant::now();
-        let failed = |error: ureq::Error| {
-            Error::Transport(TransportError::new(error, started.elapsed(), https))
-        };
-        // A request without a body says nothing of one: a `GET` carrying
-        // `Content-Length: 0` is allowed but frowned upon (RFC 9110 8.6).
-        let sent = if body.is_empty()
-            && !matches!(parts.method, Method::POST | Method::PUT | Method::PATCH)
-        {
-            let request = http::Request::from_parts(parts, ());
-            self.agent.run(self.within(request, within))
-        } else {
-            // Lent, not given: a `Vec` handed to ureq would be dropped there
-            // unwiped.
-            let request = http::Request::from_parts(parts, body.as_slice());
-            self.agent.run(self.within(request, within))
-        };
-        drop(body);
-        let response = sent.map_err(&failed)?;
-        let (parts, mut body) = response.into_parts();
-        // Read into room for the whole declared length, so that growing
-        // leaves no stray copy of a login answer in freed memory; wiped if
-        // the read fails halfway.
-        let room = body.content_length().unwrap_or(0).min(body_limit);
-        let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(room).unwrap_or(0)));
-        body.with_config()
-            .limit(body_limit)
-            .reader()
-            .read_to_end(&mut bytes)
-            // ureq's errors while reading (a timeout, the body limit) come
-            // wrapped in `io::Error`: `From` unwraps them.
-            .map_err(|error| failed(ureq::Error::from(error)))?;
-        Ok(http::Response::from_parts(parts, mem::take(&mut *bytes)))
-    }
-
-    /// `request`, bounded by `within` as well as the agent's own timeout.
-    fn within<S: ureq::AsSendBody>(
-        &self,
-        request: http::Request<S>,
-        within: Option<Duration>,
-    ) -> http::Request<S> {
-        match within {
-            Some(within) => self
-                .agent
-                .configure_request(request)
-                .timeout_global(Some(within.min(self.global_timeout)))
-                .build(),
-            None => request,
-        }
+        self.http
+            .exchange(request, SESSION_BODY_LIMIT, Some(within))
     }
 
     /// Builds a request to `target` (a path under the base URL).

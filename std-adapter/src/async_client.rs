@@ -1,0 +1,494 @@
+//! `AsyncClient`: one session shared by every task of a tokio program, over
+//! reqwest. Feature `tokio`.
+//!
+//! The session and its logic are the blocking client's, behind the same
+//! mutex (never held across an `.await`). What differs is how a caller
+//! waits and sends:
+//!
+//! - a call waits for its grant on a `tokio::sync::Notify`, not a thread;
+//!   its own request goes over reqwest from the task;
+//! - the session's own requests (a login step, a refresh, a step-up with
+//!   its callback, a logout) and the fleet's store run on the runtime's
+//!   blocking pool, started by the first task that needs them and run to
+//!   completion there: a task dropped while it waits for one (a timeout, a
+//!   `select!`) leaves it going, and its answer reaches the session and
+//!   wakes the others. A session request that can no longer be started
+//!   (the runtime is shutting down) is handed back to the session as
+//!   failed, so that another caller takes over.
+//!
+//! So a cancelled task never leaves the others waiting, and however many
+//! tasks meet an expired token, one login goes out.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant as StdInstant};
+
+use authsession_core::{
+    CallRounds, Channel, CodePrompt, Level, NextRound, Provider, SessionState, Ticket,
+};
+
+use crate::client::{Answered, Call, Client, ClientBuilder, Exchanging, GrantStep};
+use crate::error::Error;
+use crate::reqwest_exchange::{BlockingBridge, ReqwestExchange};
+use crate::step_up::{AsyncStepUp, StepUpAnswer};
+
+/// A thread-safe async API client that keeps one session alive, for tokio
+/// programs: clone it into every task (clones share the session).
+///
+/// ```no_run
+/// use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
+/// use authsession_std::Client;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let credentials = CurrencycloudCredentials::new("me@example.com", &"0".repeat(64))?;
+/// let client = Client::builder(Currencycloud::default(), credentials)
+///     .base_url("https://devapi.currencycloud.com")
+///     .build_async()?;
+/// let account = client.get("/v2/accounts/current").await?;
+/// println!("{}", String::from_utf8_lossy(account.body()));
+/// client.logout().await?;
+/// # Ok(()) }
+/// ```
+pub struct AsyncClient<P: SendProvider> {
+    pub(crate) inner: Arc<Client<P>>,
+    http: ReqwestExchange,
+    pub(crate) body_limit: u64,
+    /// Whether dropping the last clone closes the session.
+    logout_on_drop: Arc<bool>,
+}
+
+impl<P: SendProvider> Clone for AsyncClient<P> {
+    fn clone(&self) -> Self {
+        AsyncClient {
+            inner: Arc::clone(&self.inner),
+            http: self.http.clone(),
+            body_limit: self.body_limit,
+            logout_on_drop: Arc::clone(&self.logout_on_drop),
+        }
+    }
+}
+
+impl<P: SendProvider> ClientBuilder<P> {
+    /// How the program steps the session up when a call needs it, with an
+    /// async callback: as [`step_up`](Self::step_up), the callback told
+    /// what the user is asked and returning the answer. One task steps up
+    /// while the others wait; a task dropped meanwhile does not end it.
+    /// Feature `tokio`; the client is then built with
+    /// [`build_async`](Self::build_async).
+    pub fn step_up_async<F, A>(mut self, channel: Channel, callback: F) -> Self
+    where
+        F: Fn(CodePrompt) -> A + Send + Sync + 'static,
+        A: Future<Output = StepUpAnswer> + Send + 'static,
+    {
+        self.async_step_up = Some(AsyncStepUp::new(channel, callback));
+        self
+    }
+
+    /// The async client, over reqwest, for the tokio runtime this is
+    /// called in (a multi-threaded one: the session's own requests run on
+    /// its blocking pool). [`Error::Config`] outside a runtime; otherwise
+    /// as [`build`](Self::build). Feature `tokio`.
+    pub fn build_async(mut self) -> Result<AsyncClient<P>, Error> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::Config("build_async must be called within a tokio runtime".into())
+        })?;
+        let http = ReqwestExchange::new(self.timeouts)?;
+        let body_limit = self.timeouts.body_limit;
+        if let Some(step_up) = self.async_step_up.take() {
+            self.step_up = Some(step_up.on_blocking_thread(runtime.clone()));
+        }
+        // The async client logs out itself: the blocking one would do it
+        // on whatever thread drops it last.
+        let logout_on_drop = std::mem::replace(&mut self.logout_on_drop, false);
+        let bridge = BlockingBridge {
+            http: http.clone(),
+            runtime,
+        };
+        let inner = self.build_with(Box::new(bridge))?;
+        Ok(AsyncClient {
+            inner: Arc::new(inner),
+            http,
+            body_limit,
+            logout_on_drop: Arc::new(logout_on_drop),
+        })
+    }
+}
+
+/// A provider whose session can move between threads, as the async
+/// client's must (its session's own requests run on the runtime's
+/// blocking pool). Every built-in provider is one; so is any provider
+/// whose types are `Send`.
+pub trait SendProvider:
+    Provider<Credentials: Send, Token: Send, Body: Send> + Send + 'static
+{
+}
+
+impl<P> SendProvider for P where
+    P: Provider<Credentials: Send, Token: Send, Body: Send> + Send + 'static
+{
+}
+
+/// A counted session request handed to a blocking thread: finished there,
+/// or, if that thread never runs it, abandoned (handed back as failed).
+struct Handoff<P: Provider> {
+    client: Arc<Client<P>>,
+    exchanging: Option<Exchanging>,
+}
+
+impl<P: Provider> Handoff<P> {
+    fn finish(mut self) -> Result<(), Error> {
+        match self.exchanging.take() {
+            Some(exchanging) => self.client.finish_exchange(exchanging).1,
+            None => Ok(()),
+        }
+    }
+}
+
+impl<P: Provider> Drop for Handoff<P> {
+    fn drop(&mut self) {
+        if let Some(exchanging) = self.exchanging.take() {
+            self.client.abandon_exchange(&exchanging);
+        }
+    }
+}
+
+/// What the waiting loop does once it let go of the lock.
+enum Next {
+    Send(Exchanging, bool),
+    Wait(Duration),
+}
+
+impl<P: SendProvider> AsyncClient<P> {
+    /// The base URL calls go to.
+    pub fn base_url(&self) -> String {
+        self.inner.base_url()
+    }
+
+    /// The reqwest client this one sends with: no redirect followed,
+    /// rustls with the webpki roots, no proxy, the builder's timeouts. The
+    /// one to put the [`middleware`](Self::middleware) on: a client that
+    /// follows redirects would carry the token to wherever the API
+    /// redirects.
+    pub fn reqwest_client(&self) -> reqwest::Client {
+        self.http.client.clone()
+    }
+
+    /// `GET path` as a logged-in user.
+    pub async fn get(&self, path: &str) -> Result<http::Response<Vec<u8>>, Error> {
+        self.call(Level::User, "GET", path, Vec::new()).await
+    }
+
+    /// `POST path` with a JSON body, as a logged-in user.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        json: impl Into<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let request = http::Request::post(path)
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(json.into())
+            .map_err(|error| Error::from_http(&error, "POST"))?;
+        self.send(Level::User, request).await
+    }
+
+    /// `POST path` with a `multipart/form-data` body of `fields`, as a
+    /// logged-in user (Currencycloud's calls), as
+    /// [`Client::post_form`].
+    pub async fn post_form(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let (body, content_type) = crate::form::multipart(fields)?;
+        let request = http::Request::post(path)
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .map_err(|error| Error::from_http(&error, "POST"))?;
+        self.send(Level::User, request).await
+    }
+
+    /// `method path` with `body` at `level`.
+    pub async fn call(
+        &self,
+        level: Level,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(body)
+            .map_err(|error| Error::from_http(&error, method))?;
+        self.send(level, request).await
+    }
+
+    /// Sends `request` as [`Client::send`] does: a refused token replayed
+    /// once after the new login, a call that needs step-up sent once more
+    /// after it (with a step-up callback), no redirect followed.
+    pub async fn send(
+        &self,
+        level: Level,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let (parts, body) = request.into_parts();
+        let url = self.inner.transport.base.join(&parts.uri.to_string())?;
+        let call_step_up = self
+            .inner
+            .lock()
+            .session
+            .provider()
+            .call_step_up(parts.method.as_str(), url.path())
+            .is_some();
+        if call_step_up {
+            // A call with its own challenge (a payment with SCA): the
+            // blocking client's flow, on a blocking thread, to its end.
+            let inner = Arc::clone(&self.inner);
+            let request = http::Request::from_parts(parts, body);
+            return blocking(move || inner.send(level, request)).await;
+        }
+        let call = Call {
+            level,
+            method: &parts.method,
+            url: &url,
+            headers: &parts.headers,
+            body: &body,
+        };
+        let answered = self.send_call(&call).await?;
+        match answered.fatal {
+            Some(error) => Err(Error::Api(error)),
+            None => Ok(answered.response),
+        }
+    }
+
+    /// `call` until its rounds are over (the shared [`CallRounds`]).
+    async fn send_call(&self, call: &Call<'_>) -> Result<Answered, Error> {
+        let mut rounds = CallRounds::new(self.inner.step_up.is_some());
+        loop {
+            let (grant, ticket) = match self.await_grant(call.level).await {
+                Err(Error::StepUpRequired) if rounds.step_up_before_sending() => {
+                    self.step_up().await?;
+                    continue;
+                }
+                granted => granted?,
+            };
+            let request = call.request(&http::HeaderMap::new(), grant)?;
+            let response = self.http.send(request, self.body_limit, None).await?;
+            let verdict = self.inner.judge(ticket, &response);
+            match rounds.after(&verdict) {
+                NextRound::Replay => {}
+                NextRound::StepUp => self.step_up().await?,
+                NextRound::Finish => {
+                    let answered = self.inner.finish(verdict, response);
+                    #[cfg(feature = "store")]
+                    if matches!(answered, Ok(Answered { fatal: None, .. })) {
+                        self.touch_store();
+                    }
+                    return answered;
+                }
+            }
+        }
+    }
+
+    /// Records the token's use in the fleet's store when it is due, from
+    /// a blocking thread.
+    #[cfg(feature = "store")]
+    fn touch_store(&self) {
+        if self
+            .inner
+            .fleet
+            .as_ref()
+            .is_some_and(crate::fleet::Fleet::touch_due)
+        {
+            let inner = Arc::clone(&self.inner);
+            tokio::task::spawn_blocking(move || {
+                if let Some(fleet) = &inner.fleet {
+                    fleet.touch();
+                }
+            });
+        }
+    }
+
+    /// Waits until the session can authorize a call at `level`: the async
+    /// twin of the blocking client's wait, one [`GrantStep`] at a time.
+    pub(crate) async fn await_grant(
+        &self,
+        level: Level,
+    ) -> Result<(http::HeaderMap, Ticket), Error> {
+        let started = StdInstant::now();
+        let give_ups_seen = self.inner.lock().give_ups;
+        loop {
+            // Registered before the look, so that a change made between
+            // the look and the wait still wakes this task.
+            let mut changed = pin!(self.inner.notify.notified());
+            changed.as_mut().enable();
+            let next = {
+                let mut shared = self.inner.lock();
+                match self
+                    .inner
+                    .grant_step(&mut shared, level, started, give_ups_seen)?
+                {
+                    GrantStep::Granted(headers, ticket) => return Ok((headers, ticket)),
+                    GrantStep::Send { outgoing, within } => Next::Send(
+                        self.inner.begin_exchange(&mut shared, outgoing, within),
+                        true,
+                    ),
+                    GrantStep::Refresh { outgoing, within } => Next::Send(
+                        self.inner.begin_exchange(&mut shared, outgoing, within),
+                        false,
+                    ),
+                    GrantStep::Wait(nap) => Next::Wait(nap),
+                }
+            };
+            match next {
+                Next::Send(exchanging, own) => {
+                    let sent = self.exchange(exchanging).await;
+                    // The fleet's budget held the login back past this
+                    // call's patience: that is this call's answer (a
+                    // refresh's outcome is not: the current token serves).
+                    if own && let Err(error @ Error::RateLimited { .. }) = sent {
+                        return Err(error);
+                    }
+                }
+                Next::Wait(nap) => {
+                    let _ = tokio::time::timeout(nap, changed).await;
+                }
+            }
+        }
+    }
+
+    /// Runs a counted session request on a blocking thread.
+    async fn exchange(&self, exchanging: Exchanging) -> Result<(), Error> {
+        let handoff = Handoff {
+            client: Arc::clone(&self.inner),
+            exchanging: Some(exchanging),
+        };
+        blocking(move || handoff.finish()).await
+    }
+
+    /// Steps the session up (the callback on a blocking thread), or waits
+    /// for the task that is doing it.
+    pub(crate) async fn step_up(&self) -> Result<(), Error> {
+        let started = StdInstant::now();
+        loop {
+            let mut changed = pin!(self.inner.notify.notified());
+            changed.as_mut().enable();
+            if !self.inner.lock().stepping_up {
+                break;
+            }
+            let waited = started.elapsed();
+            let patience = self
+                .inner
+                .max_wait
+                .checked_sub(waited)
+                .ok_or(Error::Timeout { waited })?;
+            let _ = tokio::time::timeout(patience, changed).await;
+        }
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.perform_step_up()).await
+    }
+
+    /// Logs in now (unless a token is held), waiting for the outcome; how a
+    /// session whose credentials were refused tries again.
+    pub async fn login(&self) -> Result<(), Error> {
+        {
+            let mut shared = self.inner.lock();
+            let now = self.inner.now();
+            shared.session.login(now);
+            self.inner.drain_events(&mut shared);
+        }
+        self.await_grant(Level::User).await.map(drop)
+    }
+
+    /// Closes the session, as [`Client::logout`]; it goes on to its end
+    /// if this task is dropped meanwhile.
+    pub async fn logout(&self) -> Result<(), Error> {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.logout()).await
+    }
+
+    /// Takes up the stored session, or logs in, as a call would. Feature
+    /// `store`.
+    #[cfg(feature = "store")]
+    pub async fn resume(&self) -> Result<(), Error> {
+        self.await_grant(Level::User).await.map(drop)
+    }
+
+    /// Clears the fleet's mark of a refused login, as
+    /// [`Client::clear_refusal`]. Feature `store`.
+    #[cfg(feature = "store")]
+    pub async fn clear_refusal(&self) -> Result<(), Error> {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || inner.clear_refusal()).await
+    }
+
+    /// Replaces the credentials; the current token, if any, is forgotten.
+    pub fn set_credentials(&self, credentials: P::Credentials) {
+        self.inner.set_credentials(credentials);
+    }
+
+    /// The session's state.
+    pub fn state(&self) -> SessionState {
+        self.inner.state()
+    }
+
+    /// How many logins have succeeded.
+    pub fn generation(&self) -> u64 {
+        self.inner.generation()
+    }
+}
+
+/// Runs `work` on the runtime's blocking pool and awaits it; a panic there
+/// reaches the caller.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => Err(Error::Config(
+            "the runtime shut down before the session's request went".into(),
+        )),
+    }
+}
+
+impl<P: SendProvider> Drop for AsyncClient<P> {
+    fn drop(&mut self) {
+        // Only the last clone, and only in a runtime: the logout runs on
+        // its blocking pool (a runtime that is shutting down may not run
+        // it; call `logout` to be sure).
+        if Arc::strong_count(&self.logout_on_drop) > 1 || !*self.logout_on_drop {
+            return;
+        }
+        let inner = Arc::clone(&self.inner);
+        let active = matches!(
+            inner.state(),
+            SessionState::Active | SessionState::Refreshing { .. }
+        );
+        #[cfg(feature = "store")]
+        let shared_by_fleet = inner.fleet.is_some();
+        #[cfg(not(feature = "store"))]
+        let shared_by_fleet = false;
+        if !active || shared_by_fleet || !inner.lock().session.provider().has_logout() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn_blocking(move || {
+                if let Err(error) = inner.logout() {
+                    tracing::warn!(provider = P::NAME, %error, "logout on drop failed");
+                }
+            });
+        }
+    }
+}
+
+impl<P: SendProvider> std::fmt::Debug for AsyncClient<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncClient")
+            .field("provider", &P::NAME)
+            .field("base_url", &self.inner.base_url())
+            .field("state", &self.inner.state())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,140 @@
+//! `SessionMiddleware`: the session as a `reqwest_middleware::Middleware`,
+//! for a program that already sends its calls through a
+//! `ClientWithMiddleware`. Feature `tokio`.
+//!
+//! Each request to the API's origin waits for the session's grant (one
+//! login for every request that meets an expired token), goes with the
+//! token, and is judged by the session when its answer comes: a refused
+//! token is replayed once after the new login, a call that needs step-up
+//! once after the step-up (when the client has a step-up callback), by the
+//! same [`CallRounds`] as every client. A request to another origin passes
+//! through untouched: the token never travels there.
+//!
+//! The answer's body is read into memory (up to the client's body limit)
+//! for the session to judge, then handed on as a new `reqwest::Response`.
+//! A request whose body cannot be cloned (a stream) goes once: it cannot
+//! be replayed.
+//!
+//! Put it on [`AsyncClient::reqwest_client`] (or any reqwest client built
+//! with `redirect(Policy::none())`): reqwest follows redirects inside the
+//! client, below every middleware, and drops only its own sensitive
+//! headers on the way, not an `X-Auth-Token`.
+
+use std::time::Instant;
+
+use authsession_core::{CallRounds, Level, NextRound};
+use reqwest_middleware::{Middleware, Next};
+
+use crate::async_client::{AsyncClient, SendProvider};
+use crate::client::Answered;
+use crate::error::Error;
+use crate::reqwest_exchange::read_whole;
+
+/// The session of an [`AsyncClient`] as a middleware: see
+/// [`AsyncClient::middleware`].
+///
+/// ```no_run
+/// use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
+/// use authsession_std::Client;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let credentials = CurrencycloudCredentials::new("me@example.com", &"0".repeat(64))?;
+/// let session = Client::builder(Currencycloud::default(), credentials)
+///     .base_url("https://devapi.currencycloud.com")
+///     .build_async()?;
+/// // The session's own reqwest client: it follows no redirect.
+/// let http = reqwest_middleware::ClientBuilder::new(session.reqwest_client())
+///     .with(session.middleware())
+///     .build();
+/// let balances = http
+///     .get("https://devapi.currencycloud.com/v2/balances/find")
+///     .send()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct SessionMiddleware<P: SendProvider> {
+    client: AsyncClient<P>,
+}
+
+impl<P: SendProvider> AsyncClient<P> {
+    /// This client's session as a `reqwest_middleware` middleware: every
+    /// request it sees to the base URL's origin goes as a logged-in user
+    /// (or at the [`Level`] put in the request's extensions), sharing this
+    /// client's session, its logins and its step-up.
+    pub fn middleware(&self) -> SessionMiddleware<P> {
+        SessionMiddleware {
+            client: self.clone(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<P: SendProvider> Middleware for SessionMiddleware<P> {
+    async fn handle(
+        &self,
+        request: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let inner = &self.client.inner;
+        if inner.transport.base.join(request.url().as_str()).is_err() {
+            return next.run(request, extensions).await;
+        }
+        let level = extensions.get::<Level>().copied().unwrap_or(Level::User);
+        let mut rounds = CallRounds::new(inner.step_up.is_some());
+        // Kept for a replay while its body can be cloned.
+        let mut kept = Some(request);
+        loop {
+            let (grant, ticket) = match self.client.await_grant(level).await {
+                Err(Error::StepUpRequired) if rounds.step_up_before_sending() => {
+                    self.client.step_up().await.map_err(failure)?;
+                    continue;
+                }
+                granted => granted.map_err(failure)?,
+            };
+            let Some(request) = kept.take() else {
+                return Err(failure(Error::TokenRefused));
+            };
+            let mut attempt = match request.try_clone() {
+                Some(copy) => {
+                    kept = Some(request);
+                    copy
+                }
+                None => request,
+            };
+            attempt.headers_mut().extend(grant);
+            let started = Instant::now();
+            let response = next.clone().run(attempt, extensions).await?;
+            let response = read_whole(response, self.client.body_limit, started)
+                .await
+                .map_err(failure)?;
+            let verdict = inner.judge(ticket, &response);
+            let next_round = match rounds.after(&verdict) {
+                // A request that cannot go again ends with its answer.
+                NextRound::Replay | NextRound::StepUp if kept.is_none() => NextRound::Finish,
+                other => other,
+            };
+            match next_round {
+                NextRound::Replay => {}
+                NextRound::StepUp => self.client.step_up().await.map_err(failure)?,
+                NextRound::Finish => {
+                    return match inner.finish(verdict, response).map_err(failure)? {
+                        Answered {
+                            response,
+                            fatal: None,
+                        } => Ok(reqwest::Response::from(response)),
+                        Answered {
+                            fatal: Some(error), ..
+                        } => Err(failure(Error::Api(error))),
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// The session's error as the middleware's.
+fn failure(error: Error) -> reqwest_middleware::Error {
+    reqwest_middleware::Error::middleware(error)
+}

@@ -1,0 +1,150 @@
+//! The async client's HTTP: a `reqwest` client set up for carrying tokens
+//! (no redirects followed, statuses as values, rustls with ring and the
+//! webpki roots, no proxy from the environment), and its exchange, awaited
+//! by the async client's calls or run to completion on a blocking thread
+//! for the session's own requests.
+//!
+//! reqwest logs (through `log`, capped at debug by this crate) a request's
+//! method and URL and a response's status, never a header or a body.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::Method;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{Error, TransportError};
+use crate::transport::{Exchange, Timeouts, USER_AGENT_VALUE};
+
+/// The reqwest client of one async client.
+#[derive(Clone, Debug)]
+pub(crate) struct ReqwestExchange {
+    pub(crate) client: reqwest::Client,
+}
+
+/// A request body that is wiped when reqwest is done with it: a login's
+/// holds the credentials.
+struct WipedOnDrop(Vec<u8>);
+
+impl AsRef<[u8]> for WipedOnDrop {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for WipedOnDrop {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl ReqwestExchange {
+    pub(crate) fn new(timeouts: Timeouts) -> Result<Self, Error> {
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|_| Error::Config("the TLS configuration was refused by rustls".into()))?
+        .with_root_certificates(rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        })
+        .with_no_client_auth();
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            // A redirect could carry the token to another host: never follow.
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.connect + timeouts.response)
+            .user_agent(USER_AGENT_VALUE)
+            .build()
+            .map_err(|error| Error::Config(format!("the HTTP client: {error}")))?;
+        Ok(ReqwestExchange { client })
+    }
+
+    /// Sends `request` and reads the whole answer, up to `body_limit`,
+    /// within the client's timeouts or `within` if shorter.
+    pub(crate) async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        body_limit: u64,
+        within: Option<Duration>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let started = Instant::now();
+        let failed = |error: reqwest::Error| {
+            Error::Transport(TransportError::from_reqwest(error, started.elapsed()))
+        };
+        let (parts, body) = request.into_parts();
+        let url = parts.uri.to_string();
+        let mut builder = self
+            .client
+            .request(parts.method.clone(), url)
+            .headers(parts.headers);
+        // A request without a body says nothing of one.
+        if !body.is_empty() || matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
+            builder = builder.body(bytes::Bytes::from_owner(WipedOnDrop(body)));
+        }
+        if let Some(within) = within {
+            builder = builder.timeout(within);
+        }
+        let response = builder.send().await.map_err(failed)?;
+        read_whole(response, body_limit, started).await
+    }
+}
+
+/// The whole of `response`, its body read up to `body_limit` into memory
+/// that is wiped if the read fails halfway (`started`: when the exchange
+/// began, for the error).
+pub(crate) async fn read_whole(
+    mut response: reqwest::Response,
+    body_limit: u64,
+    started: Instant,
+) -> Result<http::Response<Vec<u8>>, Error> {
+    let failed = |error: reqwest::Error| {
+        Error::Transport(TransportError::from_reqwest(error, started.elapsed()))
+    };
+    let room = response.content_length().unwrap_or(0).min(body_limit);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(room).unwrap_or(0)));
+    while let Some(chunk) = response.chunk().await.map_err(failed)? {
+        let total = bytes.len().saturating_add(chunk.len());
+        if u64::try_from(total).unwrap_or(u64::MAX) > body_limit {
+            return Err(Error::Transport(TransportError::too_large(
+                body_limit,
+                started.elapsed(),
+            )));
+        }
+        // Room for the whole declared length was made: only an answer
+        // longer than it declared grows (and leaves a copy behind).
+        bytes.extend_from_slice(&chunk);
+    }
+    let mut answer = http::Response::new(std::mem::take(&mut *bytes));
+    *answer.status_mut() = response.status();
+    *answer.version_mut() = response.version();
+    *answer.headers_mut() = std::mem::take(response.headers_mut());
+    Ok(answer)
+}
+
+/// The session's own requests from a blocking thread of the runtime: the
+/// session's logic (logins, the fleet's store, step-up, logout) runs there
+/// as in the blocking client, to completion even if the task that started
+/// it is dropped.
+#[derive(Debug)]
+pub(crate) struct BlockingBridge {
+    pub(crate) http: ReqwestExchange,
+    pub(crate) runtime: tokio::runtime::Handle,
+}
+
+impl Exchange for BlockingBridge {
+    fn exchange(
+        &self,
+        request: http::Request<Vec<u8>>,
+        body_limit: u64,
+        within: Option<Duration>,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        // Only ever called on the runtime's blocking threads (the async
+        // client sends its session requests from `spawn_blocking`), where
+        // `block_on` is allowed.
+        self.runtime
+            .block_on(self.http.send(request, body_limit, within))
+    }
+}
