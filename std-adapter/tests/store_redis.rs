@@ -184,11 +184,10 @@ fn a_sessions_keys_share_its_hash_tag_and_hold_no_login() {
     assert_eq!(store.take_budget(&key, 5, now).unwrap(), Budget::Granted);
     store.touch(&key, now).unwrap();
     let k = key.as_str();
-    let minute = now / 60_000;
     assert_eq!(
         server.keys(),
         [
-            format!("{k}:budget:{minute}"),
+            format!("{k}:budget"),
             format!("{k}:lock"),
             format!("{k}:refused"),
             format!("{k}:snapshot"),
@@ -221,14 +220,17 @@ fn a_sessions_keys_share_its_hash_tag_and_hold_no_login() {
         panic!("no PTTL");
     };
     assert!((1..=30_000).contains(&lock_ttl), "{lock_ttl}");
-    let Resp::Integer(budget_ttl) = server.command(&["PTTL", &format!("{k}:budget:{minute}")])
-    else {
+    let Resp::Integer(budget_ttl) = server.command(&["PTTL", &format!("{k}:budget")]) else {
         panic!("no PTTL");
     };
-    assert!((60_000..=120_000).contains(&budget_ttl), "{budget_ttl}");
+    assert!((1..=60_000).contains(&budget_ttl), "{budget_ttl}");
+    // One login, scored by its time.
     assert_eq!(
-        server.command(&["GET", &format!("{k}:budget:{minute}")]),
-        bulk("1")
+        server.command(&["ZRANGE", &format!("{k}:budget"), "0", "-1", "WITHSCORES"]),
+        Resp::Array(Some(vec![
+            bulk(&format!("{now}:0")),
+            bulk(&now.to_string())
+        ]))
     );
     assert_eq!(
         server.command(&["GET", &format!("{k}:used")]),
@@ -239,9 +241,9 @@ fn a_sessions_keys_share_its_hash_tag_and_hold_no_login() {
         bulk("401 auth_failed")
     );
     // The snapshot, the lock, the mark and the last use go with remove;
-    // the minute's budget stays (it expires by itself).
+    // the budget's logins stay (they expire by themselves).
     store.remove(&key).unwrap();
-    assert_eq!(server.keys(), [format!("{k}:budget:{minute}")]);
+    assert_eq!(server.keys(), [format!("{k}:budget")]);
 }
 
 #[test]

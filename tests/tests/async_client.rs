@@ -182,3 +182,44 @@ async fn clones_share_one_session_and_build_async_needs_a_runtime() {
     .unwrap();
     assert!(matches!(outside, Error::Config(_)), "{outside:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_the_async_client_prints_holds_the_api_key_or_a_token() {
+    use authsession_tests::tap::Tap;
+    use client_currencycloud_support::{WRONG_KEY, assert_error_secret_free, assert_secret_free};
+
+    let sandbox = sandbox_idling_after(LONG_IDLE);
+    let tap = Tap::start(sandbox.addr());
+    let client = builder_for(&tap.url(), CURRENCYCLOUD_API_KEY, LONG_IDLE, Duration::ZERO)
+        .build_async()
+        .unwrap();
+    assert_eq!(client.get(ACCOUNT).await.unwrap().status(), 200);
+    let mut prints = vec![format!("{client:?}"), format!("{client:#?}")];
+    // A connection dropped mid-call, and a refused key.
+    sandbox.inject(Fault::Drop, 1);
+    let dropped = client.get(ACCOUNT).await.unwrap_err();
+    let wrong = builder_for(&tap.url(), WRONG_KEY, LONG_IDLE, Duration::ZERO)
+        .build_async()
+        .unwrap();
+    let refused = wrong.get(ACCOUNT).await.unwrap_err();
+    assert!(matches!(refused, Error::Rejected(_)), "{refused:?}");
+    prints.push(format!("{wrong:?}"));
+
+    let mut secrets = tap.answer_strings("auth_token");
+    assert_eq!(secrets.len(), 1);
+    secrets.push(CURRENCYCLOUD_API_KEY.to_owned());
+    secrets.push(WRONG_KEY.to_owned());
+    assert_secret_free("the async client", &prints, &secrets);
+    for error in [&dropped, &refused] {
+        assert_error_secret_free(error, &secrets);
+        let mut source = std::error::Error::source(error);
+        while let Some(inner) = source {
+            assert_secret_free(
+                "a source",
+                &[inner.to_string(), format!("{inner:?}")],
+                &secrets,
+            );
+            source = inner.source();
+        }
+    }
+}

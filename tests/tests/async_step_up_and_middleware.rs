@@ -1,0 +1,103 @@
+//! The async client's step-up through an async callback, and its session
+//! as a `reqwest_middleware` middleware on a `ClientWithMiddleware`,
+//! against the sandbox.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod client_currencycloud_support;
+mod client_weavr_support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use authsession_core::Channel;
+use authsession_sandbox::{CURRENCYCLOUD_API_KEY, SandboxConfig, WEAVR_EMAIL, WEAVR_OTP_CODE};
+use authsession_std::StepUpAnswer;
+use authsession_tests::millis;
+use client_currencycloud_support::{ACCOUNT, BALANCES, LONG_IDLE, start_sandbox};
+use client_weavr_support::{builder_for, provider, statement, weavr_counts};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_step_up_callback_serves_every_task_with_one_challenge() {
+    // Tokens idle out after a minute here: the user may take a second.
+    let sandbox = start_sandbox(SandboxConfig {
+        weavr_idle_timeout: LONG_IDLE,
+        ..SandboxConfig::for_tests()
+    });
+    let asked = Arc::new(AtomicUsize::new(0));
+    let callback_asked = Arc::clone(&asked);
+    let client = builder_for(&sandbox.weavr_url(), provider(LONG_IDLE), WEAVR_EMAIL)
+        .step_up_async(Channel::Sms, move |_prompt| {
+            let asked = Arc::clone(&callback_asked);
+            async move {
+                asked.fetch_add(1, Ordering::SeqCst);
+                // The user takes their time.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                StepUpAnswer::Code(WEAVR_OTP_CODE.to_owned())
+            }
+        })
+        .build_async()
+        .unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get(&statement()).await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap().status(), 200);
+    }
+    assert_eq!(asked.load(Ordering::SeqCst), 1, "the user was asked once");
+    // Logins, exchanges, challenges, verifications.
+    assert_eq!(weavr_counts(&sandbox), [1, 1, 1, 1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_middleware_carries_a_client_with_middleware_across_an_idle_expiry() {
+    let sandbox = start_sandbox(SandboxConfig {
+        idle_timeout: millis(400),
+        ..SandboxConfig::for_tests()
+    });
+    let session = client_currencycloud_support::builder_for(
+        &sandbox.currencycloud_url(),
+        CURRENCYCLOUD_API_KEY,
+        LONG_IDLE,
+        Duration::ZERO,
+    )
+    .build_async()
+    .unwrap();
+    let http = reqwest_middleware::ClientBuilder::new(session.reqwest_client())
+        .with(session.middleware())
+        .build();
+    let base = sandbox.currencycloud_url();
+    for path in [ACCOUNT, BALANCES] {
+        let answer = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    assert_eq!(sandbox.counters().logins, 1);
+
+    // The server idles the token out: the next request meets a `401`, the
+    // middleware logs in once and sends it again.
+    tokio::time::sleep(millis(700)).await;
+    let answer = http.get(format!("{base}{ACCOUNT}")).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer.text().await.unwrap().contains("account"));
+    let counters = sandbox.counters();
+    assert_eq!(
+        (counters.logins, counters.unauthorized, counters.calls),
+        (2, 1, 3)
+    );
+
+    // A request to another origin goes as it was given, without the
+    // token: that server refuses it, and nothing is logged in again.
+    let other = start_sandbox(SandboxConfig::for_tests());
+    let answer = http
+        .get(format!("{}{ACCOUNT}", other.currencycloud_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 401);
+    assert_eq!(other.counters().unauthorized, 1);
+    assert_eq!(sandbox.counters().logins, 2);
+}
