@@ -418,6 +418,17 @@ impl TransportError {
         }
     }
 
+    /// The runtime the async client's request ran on is shutting down.
+    /// Feature `tokio`.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn runtime_gone(elapsed: Duration) -> Self {
+        TransportError {
+            kind: TransportErrorKind::Other,
+            elapsed,
+            source: Arc::new(io::Error::other("the tokio runtime is shutting down")),
+        }
+    }
+
     /// An answer larger than the limit, read by the async client. Feature
     /// `tokio`.
     #[cfg(feature = "tokio")]

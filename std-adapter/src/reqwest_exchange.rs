@@ -143,8 +143,18 @@ impl Exchange for BlockingBridge {
     ) -> Result<http::Response<Vec<u8>>, Error> {
         // Only ever called on the runtime's blocking threads (the async
         // client sends its session requests from `spawn_blocking`), where
-        // `block_on` is allowed.
-        self.runtime
-            .block_on(self.http.send(request, body_limit, within))
+        // `block_on` is allowed. A runtime that is shutting down (a logout
+        // on drop at the program's end) makes tokio's timers panic: that is
+        // a request that got no answer.
+        let started = Instant::now();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.runtime
+                .block_on(self.http.send(request, body_limit, within))
+        }))
+        .unwrap_or_else(|_| {
+            Err(Error::Transport(TransportError::runtime_gone(
+                started.elapsed(),
+            )))
+        })
     }
 }

@@ -137,7 +137,7 @@ impl<P: Provider> Drop for SteppingUp<'_, P> {
     fn drop(&mut self) {
         let mut shared = self.client.lock();
         shared.stepping_up = false;
-        self.client.changed.notify_all();
+        self.client.wake_all();
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use authsession_core::Channel;
 use authsession_sandbox::{CURRENCYCLOUD_API_KEY, SandboxConfig, WEAVR_EMAIL, WEAVR_OTP_CODE};
-use authsession_std::StepUpAnswer;
+use authsession_std::{Error, StepUpAnswer};
 use authsession_tests::millis;
 use client_currencycloud_support::{ACCOUNT, BALANCES, LONG_IDLE, start_sandbox};
 use client_weavr_support::{builder_for, provider, statement, weavr_counts};
@@ -100,4 +100,38 @@ async fn the_middleware_carries_a_client_with_middleware_across_an_idle_expiry()
     assert_eq!(answer.status(), 401);
     assert_eq!(other.counters().unauthorized, 1);
     assert_eq!(sandbox.counters().logins, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_declined_step_up_ends_every_waiting_task_with_the_decline() {
+    let sandbox = start_sandbox(SandboxConfig {
+        weavr_idle_timeout: LONG_IDLE,
+        ..SandboxConfig::for_tests()
+    });
+    let client = builder_for(&sandbox.weavr_url(), provider(LONG_IDLE), WEAVR_EMAIL)
+        .step_up_async(Channel::Sms, |_prompt| async {
+            tokio::time::sleep(millis(200)).await;
+            StepUpAnswer::Declined
+        })
+        .build_async()
+        .unwrap();
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get(&statement()).await })
+        })
+        .collect();
+    // Each waiting task is woken when the step-up it waited for ends, and
+    // asks for its own (declined too, or refused by the API's rule on new
+    // codes), rather than waiting out its patience.
+    for task in tasks {
+        let error = task.await.unwrap().unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::StepUpDeclined | Error::StepUpFailed(_) | Error::StepUpRefused(_)
+            ),
+            "{error:?}"
+        );
+    }
 }
