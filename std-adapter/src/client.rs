@@ -216,6 +216,8 @@ impl<P: Provider> ClientBuilder<P> {
     }
 
     /// The client, or [`Error::BaseUrl`] for a missing or unsafe base URL.
+    /// Feature `blocking` (a default one).
+    #[cfg(feature = "blocking")]
     pub fn build(self) -> Result<Client<P>, Error> {
         #[cfg(feature = "tokio")]
         if self.async_step_up.is_some() {

@@ -17,7 +17,6 @@
 //! chain or downcasts it.
 
 use std::fmt;
-use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -387,58 +386,17 @@ pub struct TransportError {
 }
 
 impl TransportError {
-    /// `error`, which ended an exchange `elapsed` after it began, sent to
-    /// an `https://` URL or not.
-    pub(crate) fn from_ureq(error: ureq::Error, elapsed: Duration, https: bool) -> Self {
-        TransportError {
-            kind: kind_of(&error, https),
-            elapsed,
-            source: Arc::new(error),
-        }
-    }
-
-    /// reqwest's `error`, which ended an exchange `elapsed` after it began,
-    /// without its URL. Feature `tokio`.
-    #[cfg(feature = "tokio")]
-    pub(crate) fn from_reqwest(error: reqwest::Error, elapsed: Duration) -> Self {
-        let error = error.without_url();
-        let kind = if error.is_timeout() {
-            TransportErrorKind::Timeout
-        } else if error.is_connect() {
-            TransportErrorKind::Connect
-        } else if error.is_body() || error.is_decode() {
-            TransportErrorKind::Io
-        } else {
-            TransportErrorKind::Other
-        };
+    /// A failure of `kind` after `elapsed`, as the HTTP client told it
+    /// (`source`).
+    pub(crate) fn new(
+        kind: TransportErrorKind,
+        elapsed: Duration,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         TransportError {
             kind,
             elapsed,
-            source: Arc::new(error),
-        }
-    }
-
-    /// The runtime the async client's request ran on is shutting down.
-    /// Feature `tokio`.
-    #[cfg(feature = "tokio")]
-    pub(crate) fn runtime_gone(elapsed: Duration) -> Self {
-        TransportError {
-            kind: TransportErrorKind::Other,
-            elapsed,
-            source: Arc::new(io::Error::other("the tokio runtime is shutting down")),
-        }
-    }
-
-    /// An answer larger than the limit, read by the async client. Feature
-    /// `tokio`.
-    #[cfg(feature = "tokio")]
-    pub(crate) fn too_large(limit: u64, elapsed: Duration) -> Self {
-        TransportError {
-            kind: TransportErrorKind::TooLarge,
-            elapsed,
-            source: Arc::new(io::Error::other(format!(
-                "the answer's body is larger than {limit} bytes"
-            ))),
+            source: Arc::new(source),
         }
     }
 
@@ -454,7 +412,8 @@ impl TransportError {
     }
 
     /// ureq's error, for the blocking client's failures (also the
-    /// [`source`](std::error::Error::source)).
+    /// [`source`](std::error::Error::source)). Feature `blocking`.
+    #[cfg(feature = "blocking")]
     pub fn ureq_error(&self) -> Option<&ureq::Error> {
         self.source.downcast_ref()
     }
@@ -487,107 +446,9 @@ impl std::error::Error for TransportError {
     }
 }
 
-/// The kind of a ureq error. ureq's enum depends on its features and is
-/// `#[non_exhaustive]`: what is not named here is `Other`.
-fn kind_of(error: &ureq::Error, https: bool) -> TransportErrorKind {
-    use TransportErrorKind as Kind;
-    match error {
-        ureq::Error::Timeout(_) => Kind::Timeout,
-        ureq::Error::HostNotFound
-        | ureq::Error::ConnectionFailed
-        | ureq::Error::ConnectProxyFailed(_) => Kind::Connect,
-        ureq::Error::Tls(_)
-        | ureq::Error::Pem(_)
-        | ureq::Error::Rustls(_)
-        | ureq::Error::TlsRequired => Kind::Tls,
-        ureq::Error::Protocol(_) | ureq::Error::TooManyRedirects | ureq::Error::RedirectFailed => {
-            Kind::Protocol
-        }
-        ureq::Error::BodyExceedsLimit(_) | ureq::Error::LargeResponseHeader(..) => Kind::TooLarge,
-        ureq::Error::Io(error) => io_kind_of(error, https),
-        _ => Kind::Other,
-    }
-}
-
-/// The kind of an I/O error on the connection.
-fn io_kind_of(error: &io::Error, https: bool) -> TransportErrorKind {
-    use TransportErrorKind as Kind;
-    match error.kind() {
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Kind::Timeout,
-        io::ErrorKind::ConnectionRefused
-        | io::ErrorKind::HostUnreachable
-        | io::ErrorKind::NetworkUnreachable
-        | io::ErrorKind::NetworkDown
-        | io::ErrorKind::AddrNotAvailable => Kind::Connect,
-        // rustls reports a failed handshake or a corrupt record as an
-        // `InvalidData` I/O error wrapping its own error, which ureq hands
-        // on as `Error::Io` (rustls is not a dependency of ours, so the
-        // inner error cannot be downcast: it is told by its shape). No
-        // other part of the stack makes such an error on an `https://`
-        // connection: ureq's own errors are unwrapped from `io::Error`,
-        // and the socket's are the OS's, without an inner error.
-        io::ErrorKind::InvalidData if https && error.get_ref().is_some() => Kind::Tls,
-        _ => Kind::Io,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn kind(error: ureq::Error, https: bool) -> TransportErrorKind {
-        TransportError::from_ureq(error, Duration::ZERO, https).kind()
-    }
-
-    #[test]
-    fn ureq_errors_map_to_kinds() {
-        use TransportErrorKind as Kind;
-        let io = |kind| ureq::Error::Io(io::Error::from(kind));
-        assert_eq!(
-            kind(ureq::Error::Timeout(ureq::Timeout::Global), false),
-            Kind::Timeout
-        );
-        assert_eq!(kind(io(io::ErrorKind::TimedOut), false), Kind::Timeout);
-        assert_eq!(
-            kind(io(io::ErrorKind::ConnectionRefused), false),
-            Kind::Connect
-        );
-        assert_eq!(kind(ureq::Error::HostNotFound, true), Kind::Connect);
-        assert_eq!(kind(ureq::Error::Tls("bad name"), true), Kind::Tls);
-        let corrupt = || {
-            ureq::Error::Io(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "received corrupt message",
-            ))
-        };
-        assert_eq!(kind(corrupt(), true), Kind::Tls);
-        assert_eq!(kind(corrupt(), false), Kind::Io);
-        assert_eq!(
-            kind(ureq::Error::BodyExceedsLimit(10), false),
-            Kind::TooLarge
-        );
-        assert_eq!(kind(io(io::ErrorKind::ConnectionReset), false), Kind::Io);
-        assert_eq!(kind(io(io::ErrorKind::UnexpectedEof), false), Kind::Io);
-        assert_eq!(kind(ureq::Error::TooManyRedirects, false), Kind::Protocol);
-        assert_eq!(kind(ureq::Error::BadUri("x".into()), false), Kind::Other);
-    }
-
-    #[test]
-    fn the_source_of_a_transport_error_is_ureqs() {
-        use std::error::Error as _;
-        let error = Error::Transport(TransportError::from_ureq(
-            ureq::Error::Timeout(ureq::Timeout::Global),
-            Duration::from_millis(1500),
-            false,
-        ));
-        let source = error.source().expect("a source");
-        assert!(source.downcast_ref::<ureq::Error>().is_some());
-        assert!(error.is_timeout() && !error.is_config());
-        assert_eq!(
-            error.to_string(),
-            "no answer from the API: timed out after 1.5 s (timeout: global)"
-        );
-    }
 
     #[test]
     fn configuration_errors_are_told_apart_from_the_apis() {

@@ -1,9 +1,18 @@
 //! # authsession-std
 //!
-//! A thread-safe blocking [`Client`] that keeps an API session alive with
-//! [`authsession_core`], over `ureq`. Its dependencies are what the client
-//! needs: the local emulator of the APIs is `authsession-sandbox`, and the
-//! `authsession` command is `authsession-cli`.
+//! Clients that keep an API session alive with [`authsession_core`], each
+//! behind a feature so that a program builds only the one it uses:
+//!
+//! - `blocking` (default): the thread-safe blocking [`Client`], over `ureq`;
+//! - `tokio`: the async `AsyncClient` over `reqwest` (built with
+//!   [`ClientBuilder::build_async`]) and `SessionMiddleware`, the session as
+//!   a `reqwest_middleware` middleware;
+//! - `store` / `redis-store`: sessions shared by a fleet of processes
+//!   through a file or Redis ([`store`]).
+//!
+//! One session logic serves them all. The local emulator of the APIs is
+//! `authsession-sandbox`, and the `authsession` command is
+//! `authsession-cli`.
 //!
 //! ```no_run
 //! use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
@@ -23,6 +32,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+// Without a client feature (`blocking`, `tokio`) nothing builds a client:
+// what is left is the shared machinery, unused.
+#![cfg_attr(not(any(feature = "blocking", feature = "tokio")), allow(dead_code))]
+
 #[cfg(feature = "tokio")]
 mod async_client;
 mod call_step_up;
@@ -40,6 +53,7 @@ mod step_up;
 #[cfg(feature = "store")]
 pub mod store;
 mod transport;
+#[cfg(feature = "blocking")]
 mod ureq_exchange;
 
 #[cfg(feature = "tokio")]
@@ -52,6 +66,7 @@ pub use form::multipart as multipart_form;
 pub use middleware::SessionMiddleware;
 pub use step_up::StepUpAnswer;
 pub use transport::{HttpResponse, Timeouts};
-/// The HTTP client underneath: [`TransportError::ureq_error`] is one of its
+/// The blocking client's HTTP client: [`TransportError::ureq_error`] is one of its
 /// errors.
+#[cfg(feature = "blocking")]
 pub use ureq;

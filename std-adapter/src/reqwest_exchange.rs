@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use http::Method;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::error::{Error, TransportError};
+use crate::error::{Error, TransportError, TransportErrorKind};
 use crate::transport::{Exchange, Timeouts, USER_AGENT_VALUE};
 
 /// The reqwest client of one async client.
@@ -72,7 +72,7 @@ impl ReqwestExchange {
     ) -> Result<http::Response<Vec<u8>>, Error> {
         let started = Instant::now();
         let failed = |error: reqwest::Error| {
-            Error::Transport(TransportError::from_reqwest(error, started.elapsed()))
+            Error::Transport(from_reqwest(error, started.elapsed()))
         };
         let (parts, body) = request.into_parts();
         let url = parts.uri.to_string();
@@ -101,16 +101,19 @@ pub(crate) async fn read_whole(
     started: Instant,
 ) -> Result<http::Response<Vec<u8>>, Error> {
     let failed = |error: reqwest::Error| {
-        Error::Transport(TransportError::from_reqwest(error, started.elapsed()))
+        Error::Transport(from_reqwest(error, started.elapsed()))
     };
     let room = response.content_length().unwrap_or(0).min(body_limit);
     let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(room).unwrap_or(0)));
     while let Some(chunk) = response.chunk().await.map_err(failed)? {
         let total = bytes.len().saturating_add(chunk.len());
         if u64::try_from(total).unwrap_or(u64::MAX) > body_limit {
-            return Err(Error::Transport(TransportError::too_large(
-                body_limit,
+            return Err(Error::Transport(TransportError::new(
+                TransportErrorKind::TooLarge,
                 started.elapsed(),
+                std::io::Error::other(format!(
+                    "the answer's body is larger than {body_limit} bytes"
+                )),
             )));
         }
         // Room for the whole declared length was made: only an answer
@@ -152,9 +155,27 @@ impl Exchange for BlockingBridge {
                 .block_on(self.http.send(request, body_limit, within))
         }))
         .unwrap_or_else(|_| {
-            Err(Error::Transport(TransportError::runtime_gone(
+            Err(Error::Transport(TransportError::new(
+                TransportErrorKind::Other,
                 started.elapsed(),
+                std::io::Error::other("the tokio runtime is shutting down"),
             )))
         })
     }
+}
+
+/// reqwest's `error`, which ended an exchange `elapsed` after it began,
+/// without its URL.
+fn from_reqwest(error: reqwest::Error, elapsed: Duration) -> TransportError {
+    let error = error.without_url();
+    let kind = if error.is_timeout() {
+        TransportErrorKind::Timeout
+    } else if error.is_connect() {
+        TransportErrorKind::Connect
+    } else if error.is_body() || error.is_decode() {
+        TransportErrorKind::Io
+    } else {
+        TransportErrorKind::Other
+    };
+    TransportError::new(kind, elapsed, error)
 }
