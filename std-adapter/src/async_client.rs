@@ -185,11 +185,8 @@ impl<P: SendProvider> AsyncClient<P> {
         path: &str,
         json: impl Into<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        let request = http::Request::post(path)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(json.into())
-            .map_err(|error| Error::from_http(&error, "POST"))?;
-        self.send(Level::User, request).await
+        self.send(Level::User, crate::request::json(path, json.into())?)
+            .await
     }
 
     /// `POST path` with a `multipart/form-data` body of `fields`, as a
@@ -200,12 +197,8 @@ impl<P: SendProvider> AsyncClient<P> {
         path: &str,
         fields: &[(&str, &str)],
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        let (body, content_type) = crate::form::multipart(fields)?;
-        let request = http::Request::post(path)
-            .header(http::header::CONTENT_TYPE, content_type)
-            .body(body)
-            .map_err(|error| Error::from_http(&error, "POST"))?;
-        self.send(Level::User, request).await
+        self.send(Level::User, crate::request::form(path, fields)?)
+            .await
     }
 
     /// `method path` with `body` at `level`.
@@ -216,12 +209,8 @@ impl<P: SendProvider> AsyncClient<P> {
         path: &str,
         body: Vec<u8>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        let request = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .body(body)
-            .map_err(|error| Error::from_http(&error, method))?;
-        self.send(level, request).await
+        self.send(level, crate::request::plain(method, path, body)?)
+            .await
     }
 
     /// Sends `request` as [`Client::send`] does: a refused token replayed
@@ -255,11 +244,7 @@ impl<P: SendProvider> AsyncClient<P> {
             headers: &parts.headers,
             body: &body,
         };
-        let answered = self.send_call(&call).await?;
-        match answered.fatal {
-            Some(error) => Err(Error::Api(error)),
-            None => Ok(answered.response),
-        }
+        self.send_call(&call).await?.into_result()
     }
 
     /// `call` until its rounds are over (the shared [`CallRounds`]).

@@ -112,6 +112,16 @@ pub(crate) struct Answered {
     pub(crate) fatal: Option<authsession_core::Error>,
 }
 
+impl Answered {
+    /// What the caller of `send` gets: the answer, or the session's error.
+    pub(crate) fn into_result(self) -> Result<http::Response<Vec<u8>>, Error> {
+        match self.fatal {
+            Some(error) => Err(Error::Api(error)),
+            None => Ok(self.response),
+        }
+    }
+}
+
 /// Builds a [`Client`].
 #[derive(Debug)]
 #[must_use]
@@ -361,11 +371,7 @@ impl<P: Provider> Client<P> {
         path: &str,
         json: impl Into<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        let request = http::Request::post(path)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(json.into())
-            .map_err(|error| Error::from_http(&error, "POST"))?;
-        self.send(Level::User, request)
+        self.send(Level::User, crate::request::json(path, json.into())?)
     }
 
     /// `POST path` with a `multipart/form-data` body of `fields`, as a
@@ -390,12 +396,7 @@ impl<P: Provider> Client<P> {
         path: &str,
         fields: &[(&str, &str)],
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        let (body, content_type) = crate::form::multipart(fields)?;
-        let request = http::Request::post(path)
-            .header(http::header::CONTENT_TYPE, content_type)
-            .body(body)
-            .map_err(|error| Error::from_http(&error, "POST"))?;
-        self.send(Level::User, request)
+        self.send(Level::User, crate::request::form(path, fields)?)
     }
 
     /// `method path` with `body` at `level`.
@@ -406,12 +407,7 @@ impl<P: Provider> Client<P> {
         path: &str,
         body: Vec<u8>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        let request = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .body(body)
-            .map_err(|error| Error::from_http(&error, method))?;
-        self.send(level, request)
+        self.send(level, crate::request::plain(method, path, body)?)
     }
 
     /// Sends `request` (its URI a path under the base URL, or an absolute
@@ -446,11 +442,8 @@ impl<P: Provider> Client<P> {
         if let Some(challenge) = call_step_up {
             return self.send_with_call_step_up(&call, challenge);
         }
-        let answered = self.send_call(&call, &http::HeaderMap::new())?;
-        match answered.fatal {
-            Some(error) => Err(Error::Api(error)),
-            None => Ok(answered.response),
-        }
+        self.send_call(&call, &http::HeaderMap::new())?
+            .into_result()
     }
 
     /// Sends `call` with `extra` headers and the headers its level needs,

@@ -47,6 +47,7 @@ mod form;
 #[cfg(feature = "tokio")]
 mod middleware;
 mod origin;
+mod request;
 #[cfg(feature = "tokio")]
 mod reqwest_exchange;
 mod step_up;

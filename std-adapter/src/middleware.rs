@@ -119,15 +119,11 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
                 NextRound::Replay => {}
                 NextRound::StepUp => self.client.step_up().await.map_err(failure)?,
                 NextRound::Finish => {
-                    return match inner.finish(verdict, response).map_err(failure)? {
-                        Answered {
-                            response,
-                            fatal: None,
-                        } => Ok(reqwest::Response::from(response)),
-                        Answered {
-                            fatal: Some(error), ..
-                        } => Err(failure(Error::Api(error))),
-                    };
+                    return inner
+                        .finish(verdict, response)
+                        .and_then(Answered::into_result)
+                        .map(reqwest::Response::from)
+                        .map_err(failure);
                 }
             }
         }
