@@ -135,3 +135,53 @@ async fn a_declined_step_up_ends_every_waiting_task_with_the_decline() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_payment_with_sca_goes_through_its_challenge_with_the_async_callback() {
+    use authsession_core::providers::Currencycloud;
+    use authsession_core::providers::currencycloud::{PAYMENT_CREATE_PATH, PaymentSca};
+    use authsession_sandbox::CURRENCYCLOUD_SCA_CODE;
+
+    let sandbox = start_sandbox(SandboxConfig {
+        idle_timeout: LONG_IDLE,
+        ..SandboxConfig::for_tests()
+    });
+    let provider =
+        Currencycloud::with_idle_timeout(LONG_IDLE).with_payment_sca(PaymentSca::default());
+    let client = authsession_std::Client::builder(
+        provider,
+        client_currencycloud_support::credentials(CURRENCYCLOUD_API_KEY),
+    )
+    .base_url(sandbox.currencycloud_url())
+    .step_up_async(Channel::Sms, |_prompt| async {
+        StepUpAnswer::Code(CURRENCYCLOUD_SCA_CODE.to_owned())
+    })
+    .build_async()
+    .unwrap();
+    let created = client
+        .post_form(
+            PAYMENT_CREATE_PATH,
+            &[
+                ("currency", "EUR"),
+                ("beneficiary_id", "b9e1a0a8-0b6f-4b7e-9d7c-2b8e3c1f5a10"),
+                ("amount", "250.00"),
+                ("reason", "Invoice"),
+                ("reference", "INV-1"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    let counters = sandbox.counters();
+    // One validate, one code sent and checked, one payment, one login.
+    assert_eq!(
+        (
+            counters.payment_validations,
+            counters.payment_sms_sent,
+            counters.payment_codes_checked,
+            counters.payments_created,
+            counters.logins
+        ),
+        (1, 1, 1, 1, 1)
+    );
+}
