@@ -71,9 +71,8 @@ impl ReqwestExchange {
         within: Option<Duration>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
         let started = Instant::now();
-        let failed = |error: reqwest::Error| {
-            Error::Transport(from_reqwest(error, started.elapsed()))
-        };
+        let failed =
+            |error: reqwest::Error| Error::Transport(from_reqwest(error, started.elapsed()));
         let (parts, body) = request.into_parts();
         let url = parts.uri.to_string();
         let mut builder = self
@@ -100,9 +99,7 @@ pub(crate) async fn read_whole(
     body_limit: u64,
     started: Instant,
 ) -> Result<http::Response<Vec<u8>>, Error> {
-    let failed = |error: reqwest::Error| {
-        Error::Transport(from_reqwest(error, started.elapsed()))
-    };
+    let failed = |error: reqwest::Error| Error::Transport(from_reqwest(error, started.elapsed()));
     let room = response.content_length().unwrap_or(0).min(body_limit);
     let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(room).unwrap_or(0)));
     while let Some(chunk) = response.chunk().await.map_err(failed)? {

@@ -69,9 +69,8 @@ impl Exchange for UreqExchange {
         let body = Zeroizing::new(body);
         let https = parts.uri.scheme() == Some(&Scheme::HTTPS);
         let started = Instant::now();
-        let failed = |error: ureq::Error| {
-            Error::Transport(from_ureq(error, started.elapsed(), https))
-        };
+        let failed =
+            |error: ureq::Error| Error::Transport(from_ureq(error, started.elapsed(), https));
         // A request without a body says nothing of one: a `GET` carrying
         // `Content-Length: 0` is allowed but frowned upon (RFC 9110 8.6).
         let sent = if body.is_empty()
@@ -211,5 +210,4 @@ mod tests {
             "no answer from the API: timed out after 1.5 s (timeout: global)"
         );
     }
-
 }
