@@ -72,6 +72,11 @@ pub(crate) struct Shared<P: Provider> {
     /// clock), if the last one did: the fleet may have kept it alive, so
     /// a store may give it back. Only with a store.
     pub(crate) idled_out: Option<u64>,
+    /// A login of this process that the fleet's store was asked about,
+    /// while its further steps go (Weavr's three), and the fleet's lock it
+    /// holds (`None` if the store was away): released after the last step.
+    #[cfg(feature = "store")]
+    fleet_login: Option<Option<String>>,
 }
 
 /// An application call as the caller gave it, its URL joined to the base.
@@ -264,6 +269,8 @@ impl<P: Provider> ClientBuilder<P> {
                 last_transport: None,
                 held_back_until: None,
                 idled_out: None,
+                #[cfg(feature = "store")]
+                fleet_login: None,
             }),
             changed: Condvar::new(),
             #[cfg(feature = "tokio")]
@@ -820,8 +827,10 @@ impl<P: Provider> Client<P> {
         } = exchanging;
         #[cfg(feature = "store")]
         let starts_login = exchanging.starts_login;
+        // Whether this request is a step of a login the fleet's store was
+        // asked about (and the lock this process took for it, if any).
         #[cfg(feature = "store")]
-        let mut lock_holder = None;
+        let mut lock_holder: Option<Option<String>> = None;
         #[cfg(feature = "store")]
         if let Some(fleet) = self.fleet.as_ref().filter(|_| starts_login) {
             use crate::fleet::BeforeLogin;
@@ -857,6 +866,11 @@ impl<P: Provider> Client<P> {
                 lock_holder = Some(holder);
             }
         }
+        // A further step of a login this process started.
+        #[cfg(feature = "store")]
+        if lock_holder.is_none() && self.fleet.is_some() && !starts_login {
+            lock_holder = self.lock().fleet_login.take();
+        }
         let answer = self
             .transport
             .send_session_request(outgoing.request, within);
@@ -882,12 +896,28 @@ impl<P: Provider> Client<P> {
                 Err(error)
             }
         };
+        // The login's outcome for the fleet, once its last step is
+        // answered: taken now, stored once the lock is let go.
         #[cfg(feature = "store")]
-        if let (Some(fleet), Some(holder)) = (&self.fleet, lock_holder) {
-            self.after_login(fleet, &mut shared, holder);
-        }
+        let for_fleet = match (&self.fleet, lock_holder) {
+            // The login goes on: the lock is kept for its next step.
+            (Some(_), Some(holder)) if crate::fleet::login_goes_on(&shared.session) => {
+                shared.fleet_login = Some(holder);
+                None
+            }
+            (Some(fleet), Some(holder)) => {
+                Some((fleet, holder, fleet.outcome_of(&shared.session, now)))
+            }
+            _ => None,
+        };
         self.drain_events(&mut shared);
         self.wake_all();
+        #[cfg(feature = "store")]
+        if let Some((fleet, holder, outcome)) = for_fleet {
+            drop(shared);
+            fleet.record(&outcome, holder.as_deref());
+            shared = self.lock();
+        }
         (shared, result)
     }
 

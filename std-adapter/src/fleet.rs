@@ -21,7 +21,7 @@ use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 use authsession_core::{Provider, Session, SessionState};
 use zeroize::Zeroizing;
 
-use crate::client::{Client, Shared};
+use crate::client::Client;
 use crate::error::Error;
 use crate::store::{Budget, RefusedMark, SealKey, SessionStore, StoreError, StoreKey};
 
@@ -341,61 +341,96 @@ impl<P: Provider> Client<P> {
             }
         }
     }
+}
 
-    /// After a login's answer: stores the new token (or the refusal) and
-    /// releases the lock.
-    pub(crate) fn after_login(
+/// What a finished login leaves for the fleet to learn, taken from the
+/// session under its lock and stored without it.
+pub(crate) enum LoginOutcome {
+    /// The new token's sealed snapshot, and its generation.
+    Token(u64, Vec<u8>),
+    /// The credentials were refused.
+    Refused(RefusedMark),
+    /// Nothing to store (the login failed for a passing reason).
+    Nothing,
+}
+
+/// Whether the session's login goes on with a further step (Weavr's three):
+/// the fleet's lock is kept until the last one is answered.
+pub(crate) fn login_goes_on<P: Provider>(session: &Session<P>) -> bool {
+    matches!(
+        session.state(),
+        SessionState::LoggingIn { step } | SessionState::Refreshing { step }
+            if step != authsession_core::LoginStep::FIRST
+    )
+}
+
+impl Fleet {
+    /// What the finished login of `session` leaves for the fleet (`now`:
+    /// the session's clock).
+    pub(crate) fn outcome_of<P: Provider>(
         &self,
-        fleet: &Fleet,
-        shared: &mut Shared<P>,
-        holder: Option<String>,
-    ) {
-        let session = &shared.session;
-        let outcome = match session.state() {
-            SessionState::Active | SessionState::Refreshing { .. } => {
-                self.store_snapshot(fleet, session)
-            }
-            SessionState::Rejected => {
-                let mark = RefusedMark {
-                    credentials: fleet.credentials,
-                    error: session
-                        .last_error()
-                        .map_or_else(|| "refused".to_owned(), ToString::to_string),
-                    at_ms: unix_now_ms(),
-                };
-                fleet.store.set_refused(&fleet.key, Some(&mark))
-            }
-            _ => Ok(()),
-        };
-        if let Err(error) = outcome {
-            tracing::warn!(key = %fleet.key, %error, "the login's outcome could not be stored");
-        }
-        if let Some(holder) = holder {
-            let _ = fleet.store.unlock(&fleet.key, &holder);
+        session: &Session<P>,
+        now: authsession_core::Instant,
+    ) -> LoginOutcome {
+        match session.state() {
+            SessionState::Active | SessionState::Refreshing { .. } => self
+                .sealed_snapshot(session, now)
+                .map_or(LoginOutcome::Nothing, |sealed| {
+                    LoginOutcome::Token(session.generation(), sealed)
+                }),
+            SessionState::Rejected => LoginOutcome::Refused(RefusedMark {
+                credentials: self.credentials,
+                error: session
+                    .last_error()
+                    .map_or_else(|| "refused".to_owned(), ToString::to_string),
+                at_ms: unix_now_ms(),
+            }),
+            _ => LoginOutcome::Nothing,
         }
     }
 
-    fn store_snapshot(&self, fleet: &Fleet, session: &Session<P>) -> Result<(), StoreError> {
+    /// Stores a login's outcome and releases the fleet's lock, if this
+    /// process took it (`None`: the store was away when the login went).
+    /// Store I/O: never under the session's lock.
+    pub(crate) fn record(&self, outcome: &LoginOutcome, holder: Option<&str>) {
+        let stored = match outcome {
+            LoginOutcome::Token(generation, sealed) => {
+                self.store.write(&self.key, *generation, sealed).map(drop)
+            }
+            LoginOutcome::Refused(mark) => self.store.set_refused(&self.key, Some(mark)),
+            LoginOutcome::Nothing => Ok(()),
+        };
+        if let Err(error) = stored {
+            tracing::warn!(key = %self.key, %error, "the login's outcome could not be stored");
+        }
+        if let Some(holder) = holder {
+            let _ = self.store.unlock(&self.key, holder);
+        }
+    }
+
+    /// The session's snapshot, sealed for the fleet; `None` if the session
+    /// cannot write one (it has no token).
+    fn sealed_snapshot<P: Provider>(
+        &self,
+        session: &Session<P>,
+        now: authsession_core::Instant,
+    ) -> Option<Vec<u8>> {
         let mut buffer = Zeroizing::new(vec![0_u8; 4096]);
-        let now = self.now();
         let unix_now = unix_now_ms();
-        let written = match session.snapshot(&fleet.scope, now, unix_now, &mut buffer) {
+        let written = match session.snapshot(&self.scope, now, unix_now, &mut buffer) {
             Err(authsession_core::SnapshotError::BufferTooSmall { needed }) => {
                 buffer = Zeroizing::new(vec![0_u8; needed]);
-                session.snapshot(&fleet.scope, now, unix_now, &mut buffer)
+                session.snapshot(&self.scope, now, unix_now, &mut buffer)
             }
             other => other,
         };
-        let Ok(len) = written else {
-            return Ok(());
-        };
-        let sealed = fleet
-            .seal
-            .seal(&buffer[..len], &fleet.scope)
-            .map_err(|_| StoreError::Corrupt("sealing"))?;
-        fleet
-            .store
-            .write(&fleet.key, session.generation(), &sealed)
-            .map(drop)
+        let len = written.ok()?;
+        match self.seal.seal(&buffer[..len], &self.scope) {
+            Ok(sealed) => Some(sealed),
+            Err(error) => {
+                tracing::warn!(key = %self.key, %error, "the session could not be sealed");
+                None
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod client_currencycloud_support;
+mod client_weavr_support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -341,6 +342,35 @@ fn a_process_idle_past_the_timeout_takes_up_the_token_the_fleet_kept_alive() {
         1,
         "the fleet's use kept the token alive"
     );
+}
+
+#[test]
+fn a_weavr_login_of_three_steps_is_stored_for_the_fleet() {
+    use authsession_sandbox::WEAVR_EMAIL;
+    use client_weavr_support::{builder_for, provider};
+
+    let sandbox = start_sandbox(SandboxConfig {
+        weavr_idle_timeout: LONG_IDLE,
+        ..SandboxConfig::for_tests()
+    });
+    let redis = RedisServer::start();
+    let process = || {
+        builder_for(&sandbox.weavr_url(), provider(LONG_IDLE), WEAVR_EMAIL)
+            .store(
+                RedisStore::open(&redis.url()).unwrap(),
+                SealKey::from_hex(KEY).unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    let first = process();
+    assert_eq!(first.get("/managed_accounts").unwrap().status(), 200);
+    // The lock was held through the login's three steps, then released;
+    // the second process takes up the token (and its identity).
+    let second = process();
+    assert_eq!(second.get("/managed_accounts").unwrap().status(), 200);
+    let counters = sandbox.counters();
+    assert_eq!((counters.weavr_logins, counters.weavr_exchanges), (1, 1));
 }
 
 #[test]
