@@ -73,10 +73,10 @@ pub(crate) struct Shared<P: Provider> {
     /// a store may give it back. Only with a store.
     pub(crate) idled_out: Option<u64>,
     /// A login of this process that the fleet's store was asked about,
-    /// while its further steps go (Weavr's three), and the fleet's lock it
-    /// holds (`None` if the store was away): released after the last step.
+    /// while its further steps go (Weavr's three): its lock is released
+    /// after the last step.
     #[cfg(feature = "store")]
-    fleet_login: Option<Option<String>>,
+    fleet_login: Option<crate::fleet::FleetLogin>,
 }
 
 /// An application call as the caller gave it, its URL joined to the base.
@@ -830,7 +830,7 @@ impl<P: Provider> Client<P> {
         // Whether this request is a step of a login the fleet's store was
         // asked about (and the lock this process took for it, if any).
         #[cfg(feature = "store")]
-        let mut lock_holder: Option<Option<String>> = None;
+        let mut fleet_login: Option<crate::fleet::FleetLogin> = None;
         #[cfg(feature = "store")]
         if let Some(fleet) = self.fleet.as_ref().filter(|_| starts_login) {
             use crate::fleet::BeforeLogin;
@@ -862,14 +862,14 @@ impl<P: Provider> Client<P> {
                 self.wake_all();
                 return (shared, result);
             }
-            if let Ok(BeforeLogin::Send(holder)) = decided {
-                lock_holder = Some(holder);
+            if let Ok(BeforeLogin::Send(login)) = decided {
+                fleet_login = Some(login);
             }
         }
         // A further step of a login this process started.
         #[cfg(feature = "store")]
-        if lock_holder.is_none() && self.fleet.is_some() && !starts_login {
-            lock_holder = self.lock().fleet_login.take();
+        if fleet_login.is_none() && self.fleet.is_some() && !starts_login {
+            fleet_login = self.lock().fleet_login.take();
         }
         let answer = self
             .transport
@@ -899,23 +899,23 @@ impl<P: Provider> Client<P> {
         // The login's outcome for the fleet, once its last step is
         // answered: taken now, stored once the lock is let go.
         #[cfg(feature = "store")]
-        let for_fleet = match (&self.fleet, lock_holder) {
+        let for_fleet = match (&self.fleet, fleet_login) {
             // The login goes on: the lock is kept for its next step.
-            (Some(_), Some(holder)) if crate::fleet::login_goes_on(&shared.session) => {
-                shared.fleet_login = Some(holder);
+            (Some(_), Some(login)) if crate::fleet::login_goes_on(&shared.session) => {
+                shared.fleet_login = Some(login);
                 None
             }
-            (Some(fleet), Some(holder)) => {
-                Some((fleet, holder, fleet.outcome_of(&shared.session, now)))
+            (Some(fleet), Some(login)) => {
+                Some((fleet, login, fleet.outcome_of(&shared.session, now)))
             }
             _ => None,
         };
         self.drain_events(&mut shared);
         self.wake_all();
         #[cfg(feature = "store")]
-        if let Some((fleet, holder, outcome)) = for_fleet {
+        if let Some((fleet, login, outcome)) = for_fleet {
             drop(shared);
-            fleet.record(&outcome, holder.as_deref());
+            fleet.record(&outcome, &login);
             shared = self.lock();
         }
         (shared, result)

@@ -60,9 +60,8 @@ struct Local {
 
 /// What the store says about a login this process is about to send.
 pub(crate) enum BeforeLogin {
-    /// Send it; release the lock afterwards (`None`: no lock was taken,
-    /// the store being away).
-    Send(Option<String>),
+    /// Send it.
+    Send(FleetLogin),
     /// Another process's token was taken instead: nothing to send.
     Restored,
     /// Another process saw these credentials refused: ended unsent.
@@ -143,7 +142,7 @@ impl Fleet {
             });
         }
         local.last_alone_login = Some(now);
-        Ok(BeforeLogin::Send(None))
+        Ok(BeforeLogin::Send(FleetLogin::Alone))
     }
 
     /// Takes one login of the fleet's budget, waiting for the next minute
@@ -272,10 +271,10 @@ impl<P: Provider> Client<P> {
                         Ok(Some(decided)) => Ok(decided),
                         Ok(None) => fleet
                             .take_budget(started, patience)
-                            .map(|()| BeforeLogin::Send(Some(holder.clone()))),
+                            .map(|()| BeforeLogin::Send(FleetLogin::Locked(holder.clone()))),
                         Err(error) => fleet.away(&error),
                     };
-                    if !matches!(decided, Ok(BeforeLogin::Send(Some(_)))) {
+                    if !matches!(decided, Ok(BeforeLogin::Send(FleetLogin::Locked(_)))) {
                         let _ = fleet.store.unlock(&fleet.key, &holder);
                     }
                     return decided;
@@ -354,6 +353,14 @@ pub(crate) enum LoginOutcome {
     Nothing,
 }
 
+/// A login this process sends for the fleet.
+pub(crate) enum FleetLogin {
+    /// With the fleet's lock, held by this id: released after the login.
+    Locked(String),
+    /// Alone, the store being away: no lock to release.
+    Alone,
+}
+
 /// Whether the session's login goes on with a further step (Weavr's three):
 /// the fleet's lock is kept until the last one is answered.
 pub(crate) fn login_goes_on<P: Provider>(session: &Session<P>) -> bool {
@@ -390,9 +397,9 @@ impl Fleet {
     }
 
     /// Stores a login's outcome and releases the fleet's lock, if this
-    /// process took it (`None`: the store was away when the login went).
+    /// process took it.
     /// Store I/O: never under the session's lock.
-    pub(crate) fn record(&self, outcome: &LoginOutcome, holder: Option<&str>) {
+    pub(crate) fn record(&self, outcome: &LoginOutcome, login: &FleetLogin) {
         let stored = match outcome {
             LoginOutcome::Token(generation, sealed) => {
                 self.store.write(&self.key, *generation, sealed).map(drop)
@@ -403,7 +410,7 @@ impl Fleet {
         if let Err(error) = stored {
             tracing::warn!(key = %self.key, %error, "the login's outcome could not be stored");
         }
-        if let Some(holder) = holder {
+        if let FleetLogin::Locked(holder) = login {
             let _ = self.store.unlock(&self.key, holder);
         }
     }
