@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant as StdInstant};
 
 use authsession_core::{
-    CallRounds, Channel, CodePrompt, Level, NextRound, Provider, SessionState, Ticket,
+    CallRounds, Channel, CodePrompt, Level, NextRound, Provider, SessionState, StepUpState, Ticket,
 };
 
 use crate::client::{Answered, Call, Client, ClientBuilder, Exchanging, GrantStep};
@@ -353,14 +353,23 @@ impl<P: SendProvider> AsyncClient<P> {
     }
 
     /// Steps the session up (the callback on a blocking thread), or waits
-    /// for the task that is doing it.
+    /// for the task that is doing it and takes its outcome.
     pub(crate) async fn step_up(&self) -> Result<(), Error> {
         let started = StdInstant::now();
+        let ended_seen = self.inner.lock().step_ups_ended;
         loop {
             let mut changed = pin!(self.inner.notify.notified());
             changed.as_mut().enable();
-            if !self.inner.lock().stepping_up {
-                break;
+            // Only a look here: the turn is claimed on the blocking thread
+            // that runs it, so that a task dropped now claims nothing.
+            {
+                let shared = self.inner.lock();
+                if shared.session.step_up_state() == StepUpState::SteppedUp {
+                    return Ok(());
+                }
+                if !shared.stepping_up {
+                    break;
+                }
             }
             let waited = started.elapsed();
             let patience = self
@@ -371,7 +380,7 @@ impl<P: SendProvider> AsyncClient<P> {
             let _ = tokio::time::timeout(patience, changed).await;
         }
         let inner = Arc::clone(&self.inner);
-        blocking(move || inner.perform_step_up()).await
+        blocking(move || inner.perform_step_up_since(started, ended_seen)).await
     }
 
     /// Logs in now (unless a token is held), waiting for the outcome; how a

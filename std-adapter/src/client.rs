@@ -60,6 +60,11 @@ pub(crate) struct Shared<P: Provider> {
     /// A thread is stepping the session up (and may be waiting for the
     /// user); the others wait for it.
     pub(crate) stepping_up: bool,
+    /// How many step-ups have ended, and why the last one failed (if it
+    /// did): a caller that waited for one takes its outcome instead of
+    /// asking the user again.
+    pub(crate) step_ups_ended: u64,
+    pub(crate) last_step_up_failure: Option<Error>,
     /// Why the session's last request got no answer, if it got none: what
     /// a call is told when the session stops trying (or must wait longer
     /// than the call may) because its logins never reached the API.
@@ -266,6 +271,8 @@ impl<P: Provider> ClientBuilder<P> {
                 exchanging: 0,
                 give_ups: 0,
                 stepping_up: false,
+                step_ups_ended: 0,
+                last_step_up_failure: None,
                 last_transport: None,
                 held_back_until: None,
                 idled_out: None,

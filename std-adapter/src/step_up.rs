@@ -15,7 +15,7 @@ use authsession_core::{
 };
 use zeroize::Zeroize;
 
-use crate::client::{Client, last_error};
+use crate::client::{Client, Shared, last_error};
 use crate::error::Error;
 
 /// What the program answers when the session asks the user to step up.
@@ -128,46 +128,99 @@ const PROMPTS: u32 = 8;
 
 /// Marks the client as stepping up while it lives: dropped, however the
 /// step-up ends (an error, a panic in the callback), it lets the other
-/// threads go on.
+/// callers go on; ended with its outcome, it hands them that outcome.
 struct SteppingUp<'a, P: Provider> {
     client: &'a Client<P>,
+    outcome: Option<Result<(), Error>>,
 }
 
 impl<P: Provider> Drop for SteppingUp<'_, P> {
     fn drop(&mut self) {
         let mut shared = self.client.lock();
         shared.stepping_up = false;
+        // A panic leaves no outcome: the others try for themselves.
+        if let Some(outcome) = self.outcome.take() {
+            shared.step_ups_ended += 1;
+            shared.last_step_up_failure = outcome.err();
+        }
         self.client.wake_all();
     }
 }
 
+/// What a caller that needs the session stepped up does next.
+pub(crate) enum StepUpTurn {
+    /// Nothing more: the session is stepped up, or the step-up this caller
+    /// waited for ended with this outcome.
+    Done(Result<(), Error>),
+    /// Another caller is stepping up: wait for it.
+    Wait,
+    /// This caller steps up (`stepping_up` is now set for it).
+    Mine,
+}
+
+impl<P: Provider> Shared<P> {
+    /// One look for a caller that needs step-up and had seen
+    /// `ended_seen` step-ups ended when it began to wait.
+    pub(crate) fn step_up_turn(&mut self, ended_seen: u64) -> StepUpTurn {
+        if self.session.step_up_state() == StepUpState::SteppedUp {
+            return StepUpTurn::Done(Ok(()));
+        }
+        if self.stepping_up {
+            return StepUpTurn::Wait;
+        }
+        if self.step_ups_ended != ended_seen {
+            return StepUpTurn::Done(self.last_step_up_failure.clone().map_or(Ok(()), Err));
+        }
+        self.stepping_up = true;
+        StepUpTurn::Mine
+    }
+}
+
 impl<P: Provider> Client<P> {
-    /// Steps the session up, or waits for the thread that is doing it.
+    /// Steps the session up, or waits for the caller that is doing it
+    /// and takes its outcome.
     pub(crate) fn perform_step_up(&self) -> Result<(), Error> {
+        let ended_seen = self.lock().step_ups_ended;
+        self.perform_step_up_since(StdInstant::now(), ended_seen)
+    }
+
+    /// As [`perform_step_up`](Self::perform_step_up), for a caller that
+    /// began to wait at `started`, when `ended_seen` step-ups had ended.
+    pub(crate) fn perform_step_up_since(
+        &self,
+        started: StdInstant,
+        ended_seen: u64,
+    ) -> Result<(), Error> {
         let Some(step_up) = self.step_up.clone() else {
             return Err(Error::StepUpRequired);
         };
-        let started = StdInstant::now();
         let mut shared = self.lock();
-        while shared.stepping_up {
-            let waited = started.elapsed();
-            let patience = self
-                .max_wait
-                .checked_sub(waited)
-                .ok_or(Error::Timeout { waited })?;
-            shared = self
-                .changed
-                .wait_timeout(shared, patience)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+        loop {
+            match shared.step_up_turn(ended_seen) {
+                StepUpTurn::Done(outcome) => return outcome,
+                StepUpTurn::Mine => break,
+                StepUpTurn::Wait => {
+                    let waited = started.elapsed();
+                    let patience = self
+                        .max_wait
+                        .checked_sub(waited)
+                        .ok_or(Error::Timeout { waited })?;
+                    shared = self
+                        .changed
+                        .wait_timeout(shared, patience)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+            }
         }
-        if shared.session.step_up_state() == StepUpState::SteppedUp {
-            return Ok(());
-        }
-        shared.stepping_up = true;
         drop(shared);
-        let _stepping_up = SteppingUp { client: self };
-        self.challenge_and_answer(&step_up)
+        let mut turn = SteppingUp {
+            client: self,
+            outcome: None,
+        };
+        let outcome = self.challenge_and_answer(&step_up);
+        turn.outcome = Some(outcome.clone());
+        outcome
     }
 
     fn challenge_and_answer(&self, step_up: &StepUp) -> Result<(), Error> {

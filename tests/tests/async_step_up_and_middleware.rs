@@ -108,10 +108,16 @@ async fn a_declined_step_up_ends_every_waiting_task_with_the_decline() {
         weavr_idle_timeout: LONG_IDLE,
         ..SandboxConfig::for_tests()
     });
+    let asked = Arc::new(AtomicUsize::new(0));
+    let callback_asked = Arc::clone(&asked);
     let client = builder_for(&sandbox.weavr_url(), provider(LONG_IDLE), WEAVR_EMAIL)
-        .step_up_async(Channel::Sms, |_prompt| async {
-            tokio::time::sleep(millis(200)).await;
-            StepUpAnswer::Declined
+        .step_up_async(Channel::Sms, move |_prompt| {
+            let asked = Arc::clone(&callback_asked);
+            async move {
+                asked.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(millis(200)).await;
+                StepUpAnswer::Declined
+            }
         })
         .build_async()
         .unwrap();
@@ -121,19 +127,14 @@ async fn a_declined_step_up_ends_every_waiting_task_with_the_decline() {
             tokio::spawn(async move { client.get(&statement()).await })
         })
         .collect();
-    // Each waiting task is woken when the step-up it waited for ends, and
-    // asks for its own (declined too, or refused by the API's rule on new
-    // codes), rather than waiting out its patience.
+    // The tasks that waited for the step-up are woken when it ends, and
+    // take its outcome: the user is asked once, and said no once.
     for task in tasks {
         let error = task.await.unwrap().unwrap_err();
-        assert!(
-            matches!(
-                error,
-                Error::StepUpDeclined | Error::StepUpFailed(_) | Error::StepUpRefused(_)
-            ),
-            "{error:?}"
-        );
+        assert!(matches!(error, Error::StepUpDeclined), "{error:?}");
     }
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    assert_eq!(weavr_counts(&sandbox)[2], 1, "one challenge");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
