@@ -54,8 +54,48 @@ pub struct AsyncClient<P: SendProvider> {
     pub(crate) inner: Arc<Client<P>>,
     http: ReqwestExchange,
     pub(crate) body_limit: u64,
-    /// Whether dropping the last clone closes the session.
-    logout_on_drop: Arc<bool>,
+    /// Shared by the clones: the last one dropped drops it, and it closes
+    /// the session (when the builder said so). Never read: it acts on drop.
+    #[allow(dead_code)]
+    logout_on_drop: Option<Arc<LogoutOnDrop<P>>>,
+}
+
+/// Closes the session when the last clone of an [`AsyncClient`] is
+/// dropped, once: the logout goes on the runtime's blocking pool (a runtime
+/// that is shutting down may not run it: call `logout` to be sure).
+struct LogoutOnDrop<P: SendProvider> {
+    inner: Arc<Client<P>>,
+}
+
+impl<P: SendProvider> Drop for LogoutOnDrop<P> {
+    fn drop(&mut self) {
+        let inner = Arc::clone(&self.inner);
+        let active = matches!(
+            inner.state(),
+            SessionState::Active | SessionState::Refreshing { .. }
+        );
+        // A stored session is the fleet's: dropping one client of it does
+        // not close it.
+        #[cfg(feature = "store")]
+        let shared_by_fleet = inner.fleet.is_some();
+        #[cfg(not(feature = "store"))]
+        let shared_by_fleet = false;
+        if !active || shared_by_fleet || !inner.lock().session.provider().has_logout() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn_blocking(move || {
+                if let Err(error) = inner.logout() {
+                    tracing::warn!(provider = P::NAME, %error, "logout on drop failed");
+                }
+            });
+        } else {
+            tracing::warn!(
+                provider = P::NAME,
+                "the async client was dropped outside a tokio runtime: the session is not closed"
+            );
+        }
+    }
 }
 
 impl<P: SendProvider> Clone for AsyncClient<P> {
@@ -64,7 +104,7 @@ impl<P: SendProvider> Clone for AsyncClient<P> {
             inner: Arc::clone(&self.inner),
             http: self.http.clone(),
             body_limit: self.body_limit,
-            logout_on_drop: Arc::clone(&self.logout_on_drop),
+            logout_on_drop: self.logout_on_drop.clone(),
         }
     }
 }
@@ -89,6 +129,11 @@ impl<P: SendProvider> ClientBuilder<P> {
     /// called in (a multi-threaded one: the session's own requests run on
     /// its blocking pool). [`Error::Config`] outside a runtime; otherwise
     /// as [`build`](Self::build). Feature `tokio`.
+    ///
+    /// With [`logout_on_drop`](Self::logout_on_drop) (the default), the
+    /// last clone dropped closes the session from the runtime's blocking
+    /// pool; a runtime that is ending may not run it, so a program that
+    /// ends calls [`AsyncClient::logout`] first.
     pub fn build_async(mut self) -> Result<AsyncClient<P>, Error> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::Config("build_async must be called within a tokio runtime".into())
@@ -105,12 +150,16 @@ impl<P: SendProvider> ClientBuilder<P> {
             http: http.clone(),
             runtime,
         };
-        let inner = self.build_with(Box::new(bridge))?;
+        let inner = Arc::new(self.build_with(Box::new(bridge))?);
         Ok(AsyncClient {
-            inner: Arc::new(inner),
+            logout_on_drop: logout_on_drop.then(|| {
+                Arc::new(LogoutOnDrop {
+                    inner: Arc::clone(&inner),
+                })
+            }),
+            inner,
             http,
             body_limit,
-            logout_on_drop: Arc::new(logout_on_drop),
         })
     }
 }
@@ -148,7 +197,7 @@ impl<P: Provider> Handoff<P> {
 impl<P: Provider> Drop for Handoff<P> {
     fn drop(&mut self) {
         if let Some(exchanging) = self.exchanging.take() {
-            self.client.abandon_exchange(&exchanging);
+            self.client.abandon_exchange(exchanging);
         }
     }
 }
@@ -441,39 +490,12 @@ async fn blocking<T: Send + 'static>(
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result,
         Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-        Err(_) => Err(Error::Config(
-            "the runtime shut down before the session's request went".into(),
-        )),
-    }
-}
-
-impl<P: SendProvider> Drop for AsyncClient<P> {
-    fn drop(&mut self) {
-        // Only the last clone, and only in a runtime: the logout runs on
-        // its blocking pool (a runtime that is shutting down may not run
-        // it; call `logout` to be sure).
-        if Arc::strong_count(&self.logout_on_drop) > 1 || !*self.logout_on_drop {
-            return;
-        }
-        let inner = Arc::clone(&self.inner);
-        let active = matches!(
-            inner.state(),
-            SessionState::Active | SessionState::Refreshing { .. }
-        );
-        #[cfg(feature = "store")]
-        let shared_by_fleet = inner.fleet.is_some();
-        #[cfg(not(feature = "store"))]
-        let shared_by_fleet = false;
-        if !active || shared_by_fleet || !inner.lock().session.provider().has_logout() {
-            return;
-        }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn_blocking(move || {
-                if let Err(error) = inner.logout() {
-                    tracing::warn!(provider = P::NAME, %error, "logout on drop failed");
-                }
-            });
-        }
+        // Cancelled: the runtime shut down before it ran.
+        Err(_) => Err(Error::Transport(crate::error::TransportError::new(
+            crate::error::TransportErrorKind::Other,
+            std::time::Duration::ZERO,
+            std::io::Error::other("the tokio runtime is shutting down"),
+        ))),
     }
 }
 

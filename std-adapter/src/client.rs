@@ -348,6 +348,14 @@ pub(crate) struct Outgoing {
     request: http::Request<Vec<u8>>,
 }
 
+impl Outgoing {
+    /// Wipes the body of a request that will not be sent: a login's holds
+    /// the credentials.
+    fn wipe(mut self) {
+        zeroize::Zeroize::zeroize(self.request.body_mut());
+    }
+}
+
 impl<P: Provider> Client<P> {
     /// A builder for a client of `provider` with `credentials`.
     pub fn builder(provider: P, credentials: P::Credentials) -> ClientBuilder<P> {
@@ -813,11 +821,12 @@ impl<P: Provider> Client<P> {
     /// task that was to send it is gone): handed back to the session as
     /// failed, so that another caller takes over.
     #[cfg(feature = "tokio")]
-    pub(crate) fn abandon_exchange(&self, exchanging: &Exchanging) {
+    pub(crate) fn abandon_exchange(&self, exchanging: Exchanging) {
         let mut shared = self.lock();
         shared.exchanging -= 1;
         let now = self.now();
         shared.session.handle_failure(exchanging.outgoing.id, now);
+        exchanging.outgoing.wipe();
         self.drain_events(&mut shared);
         self.wake_all();
     }
@@ -843,6 +852,8 @@ impl<P: Provider> Client<P> {
             use crate::fleet::BeforeLogin;
             let decided = self.before_login(fleet, within);
             if !matches!(decided, Ok(BeforeLogin::Send(_))) {
+                let id = outgoing.id;
+                outgoing.wipe();
                 let mut shared = self.lock();
                 shared.exchanging -= 1;
                 let result = match decided {
@@ -854,7 +865,7 @@ impl<P: Provider> Client<P> {
                     }
                     Err(error) => {
                         // Not sent: the session counts it as failed.
-                        shared.session.handle_failure(outgoing.id, self.now());
+                        shared.session.handle_failure(id, self.now());
                         shared.held_back_until = match &error {
                             Error::RateLimited { retry_after } => {
                                 Some(StdInstant::now() + *retry_after)
@@ -931,19 +942,20 @@ impl<P: Provider> Client<P> {
     /// Logs the session's events and notes give-ups.
     pub(crate) fn drain_events(&self, shared: &mut Shared<P>) {
         let mut gave_up = false;
-        let mut idled_out = false;
         while let Some(event) = shared.session.poll_event() {
             trace_event::<P>(&event);
             gave_up |= matches!(event, Event::GaveUp(_));
-            idled_out |= matches!(
-                event,
+            // Only a token this process let idle out may be taken back
+            // from the store: not one the server refused, nor an old one.
+            match event {
                 Event::Expired {
-                    why: ExpiryReason::Idle
+                    why: ExpiryReason::Idle,
+                } => shared.idled_out = Some(shared.session.generation()),
+                Event::Expired { .. } | Event::LoggedIn { .. } | Event::Restored { .. } => {
+                    shared.idled_out = None;
                 }
-            );
-        }
-        if idled_out {
-            shared.idled_out = Some(shared.session.generation());
+                _ => {}
+            }
         }
         if gave_up {
             shared.give_ups += 1;

@@ -18,7 +18,9 @@
 //! Put it on [`AsyncClient::reqwest_client`] (or any reqwest client built
 //! with `redirect(Policy::none())`): reqwest follows redirects inside the
 //! client, below every middleware, and drops only its own sensitive
-//! headers on the way, not an `X-Auth-Token`.
+//! headers on the way, not an `X-Auth-Token`. An answer that came from
+//! another origin says such a redirect was followed: the middleware then
+//! closes the session (the token went along) and fails the request.
 
 use std::time::Instant;
 
@@ -106,8 +108,25 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
             attempt.headers_mut().extend(grant);
             let started = Instant::now();
             let response = next.clone().run(attempt, extensions).await?;
+            let url = response.url().clone();
+            if inner.transport.base.join(url.as_str()).is_err() {
+                // The client below followed a redirect to another origin,
+                // and the token went with it: it must not serve again.
+                tracing::warn!(
+                    provider = P::NAME,
+                    "a redirect carried the token to another origin: logging out"
+                );
+                let _ = self.client.logout().await;
+                return Err(failure(Error::Config(
+                    "the reqwest client under the middleware followed a redirect to another \
+                     origin with the token (the session was closed): build it with \
+                     redirect(Policy::none()), or use AsyncClient::reqwest_client"
+                        .into(),
+                )));
+            }
             let response = read_whole(response, self.client.body_limit, started)
                 .await
+                .map(|response| with_url(response, url))
                 .map_err(failure)?;
             let verdict = inner.judge(ticket, &response);
             let next_round = match rounds.after(&verdict) {
@@ -128,6 +147,18 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
             }
         }
     }
+}
+
+/// `response` with the URL it came from, which reqwest's `Response` made
+/// from it reports (instead of a placeholder).
+fn with_url(mut response: http::Response<Vec<u8>>, url: reqwest::Url) -> http::Response<Vec<u8>> {
+    use reqwest::ResponseBuilderExt as _;
+    if let Ok(marked) = http::Response::builder().url(url).body(()) {
+        response
+            .extensions_mut()
+            .extend(marked.into_parts().0.extensions);
+    }
+    response
 }
 
 /// The session's error as the middleware's.

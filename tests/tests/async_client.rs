@@ -223,3 +223,23 @@ async fn nothing_the_async_client_prints_holds_the_api_key_or_a_token() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_last_clone_closes_the_session_once() {
+    let sandbox = sandbox_idling_after(LONG_IDLE);
+    let client = client_of(&sandbox, Duration::from_secs(5));
+    let clones: Vec<_> = (0..4).map(|_| client.clone()).collect();
+    assert_eq!(burst(&client, 4).await.len(), 4);
+    drop(client);
+    // The clones still hold the session open.
+    tokio::time::sleep(millis(100)).await;
+    assert_eq!(sandbox.counters().logouts, 0);
+    drop(clones);
+    for _ in 0..50 {
+        if sandbox.counters().logouts > 0 {
+            break;
+        }
+        tokio::time::sleep(millis(20)).await;
+    }
+    assert_eq!(sandbox.counters().logouts, 1);
+}

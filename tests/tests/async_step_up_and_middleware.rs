@@ -74,6 +74,8 @@ async fn the_middleware_carries_a_client_with_middleware_across_an_idle_expiry()
     for path in [ACCOUNT, BALANCES] {
         let answer = http.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(answer.status(), 200);
+        // The answer handed on says where it came from.
+        assert_eq!(answer.url().as_str(), format!("{base}{path}"));
     }
     assert_eq!(sandbox.counters().logins, 1);
 
@@ -184,5 +186,72 @@ async fn a_payment_with_sca_goes_through_its_challenge_with_the_async_callback()
             counters.logins
         ),
         (1, 1, 1, 1, 1)
+    );
+}
+
+/// A one-answer-per-connection HTTP server on loopback answering every
+/// request with `answer`; the request heads it saw.
+fn answering(answer: String) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let heads = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        // Bounded: the test makes two requests at most to each server.
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { return };
+            let mut head = [0_u8; 4096];
+            let read = stream.read(&mut head).unwrap_or(0);
+            heads
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&head[..read]).into_owned());
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_followed_below_the_middleware_closes_the_session_and_fails() {
+    use authsession_core::Level;
+    use authsession_core::providers::Weavr;
+
+    let (elsewhere, elsewhere_saw) =
+        answering("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".into());
+    let (api, _) = answering(format!(
+        "HTTP/1.1 302 Found\r\nlocation: {elsewhere}/steal\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    ));
+    let session = authsession_std::Client::builder(
+        Weavr::default(),
+        client_weavr_support::credentials(WEAVR_EMAIL, "Passw0rd!"),
+    )
+    .base_url(format!("{api}/multi"))
+    .build_async()
+    .unwrap();
+    // A reqwest client as most programs build it: it follows redirects.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let follows = reqwest::Client::builder().build().unwrap();
+    let http = reqwest_middleware::ClientBuilder::new(follows)
+        .with(session.middleware())
+        .build();
+    // At the account level: Weavr's `api-key`, no login.
+    let error = http
+        .get(format!("{api}/multi/managed_accounts"))
+        .with_extension(Level::Account)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("redirect"), "{error}");
+    // The other origin did get the request with the account's key: what
+    // the middleware catches, too late to stop, in time to end the
+    // session and fail instead of handing the answer over as the API's.
+    let saw = elsewhere_saw.lock().unwrap();
+    assert_eq!(saw.len(), 1);
+    assert!(
+        saw[0].to_ascii_lowercase().contains("api-key"),
+        "{}",
+        saw[0]
     );
 }
