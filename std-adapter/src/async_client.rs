@@ -22,6 +22,7 @@
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant as StdInstant};
 
 use authsession_core::{
@@ -281,10 +282,18 @@ impl<P: SendProvider> AsyncClient<P> {
             .is_some();
         if call_step_up {
             // A call with its own challenge (a payment with SCA): the
-            // blocking client's flow, on a blocking thread, to its end.
+            // blocking client's flow, on a blocking thread. If this task
+            // is dropped, the flow stops before it asks the user or sends
+            // the call: a caller that timed out and tries again must not
+            // pay twice.
+            let abandoned = AbandonedOnDrop::default();
+            let seen = Arc::clone(&abandoned.0);
             let inner = Arc::clone(&self.inner);
             let request = http::Request::from_parts(parts, body);
-            return blocking(move || inner.send(level, request)).await;
+            return blocking(move || {
+                inner.send_unless(level, request, &|| seen.load(Ordering::SeqCst))
+            })
+            .await;
         }
         let call = Call {
             level,
@@ -479,6 +488,16 @@ impl<P: SendProvider> AsyncClient<P> {
     /// How many logins have succeeded.
     pub fn generation(&self) -> u64 {
         self.inner.generation()
+    }
+}
+
+/// Set when the future holding it is dropped.
+#[derive(Default)]
+struct AbandonedOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbandonedOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 

@@ -39,10 +39,13 @@ impl<P: Provider> Client<P> {
     /// Sends `call` through its challenge: validate, the user's code (if
     /// the challenge needs one), the call. A refused code is never sent
     /// again; a new code is asked for only when the callback asks for one.
+    /// Once `abandoned` says the caller is gone, nothing more is sent or
+    /// asked ([`Error::Abandoned`]): above all not the call itself.
     pub(crate) fn send_with_call_step_up(
         &self,
         call: &Call<'_>,
         mut challenge: CallStepUp,
+        abandoned: &dyn Fn() -> bool,
     ) -> Result<http::Response<Vec<u8>>, Error> {
         // The challenge's headers are the challenge's alone: a validate
         // never carries an id, and the call carries this challenge's.
@@ -70,6 +73,9 @@ impl<P: Provider> Client<P> {
         };
         let mut last_refusal = None;
         for _ in 0..PROMPTS {
+            if abandoned() {
+                return Err(Error::Abandoned);
+            }
             let mut code = match prompt {
                 None => None,
                 Some(asked) => match self.ask_for_code(&asked)? {
@@ -102,6 +108,11 @@ impl<P: Provider> Client<P> {
                     }
                 },
             };
+            // The user may have taken a while: the caller may be gone.
+            if abandoned() {
+                code.zeroize();
+                return Err(Error::Abandoned);
+            }
             let sent = self.send_challenged(call, &mut challenge, code.as_deref());
             code.zeroize();
             let answered = sent?;

@@ -445,6 +445,17 @@ impl<P: Provider> Client<P> {
         level: Level,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
+        self.send_unless(level, request, &|| false)
+    }
+
+    /// [`send`](Self::send), for a caller that may stop waiting: a call
+    /// with its own challenge is not sent once `abandoned` says so.
+    pub(crate) fn send_unless(
+        &self,
+        level: Level,
+        request: http::Request<Vec<u8>>,
+        abandoned: &dyn Fn() -> bool,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
         let (parts, body) = request.into_parts();
         // Refused before a token is asked for: a call to another origin
         // must not cost a login.
@@ -462,7 +473,7 @@ impl<P: Provider> Client<P> {
             .provider()
             .call_step_up(parts.method.as_str(), url.path());
         if let Some(challenge) = call_step_up {
-            return self.send_with_call_step_up(&call, challenge);
+            return self.send_with_call_step_up(&call, challenge, abandoned);
         }
         self.send_call(&call, &http::HeaderMap::new())?
             .into_result()

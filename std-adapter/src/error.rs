@@ -71,6 +71,10 @@ pub enum Error {
     },
     /// The token was refused again right after a fresh login.
     TokenRefused,
+    /// The caller of an async call with its own challenge (a payment with
+    /// SCA) stopped waiting for it (its future was dropped) before the
+    /// call went: it was not sent.
+    Abandoned,
     /// The API answered with an error the session cannot fix.
     Api(authsession_core::Error),
     /// The base URL given to the builder is missing or not allowed.
@@ -131,6 +135,7 @@ impl fmt::Display for Error {
             Error::StepUpRequired => f.write_str("the call needs strong customer authentication"),
             Error::StepUpFailed(error) => write!(f, "step-up failed: {error}"),
             Error::StepUpDeclined => f.write_str("step-up was declined"),
+            Error::Abandoned => f.write_str("the call was abandoned before it was sent"),
             Error::StepUpRefused(refused) => {
                 write!(f, "step-up refused by the session: {refused:?}")
             }

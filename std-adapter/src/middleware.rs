@@ -13,7 +13,10 @@
 //! The answer's body is read into memory (up to the client's body limit)
 //! for the session to judge, then handed on as a new `reqwest::Response`.
 //! A request whose body cannot be cloned (a stream) goes once: it cannot
-//! be replayed.
+//! be replayed. A call with a challenge of its own (a Currencycloud payment
+//! with SCA) goes through the client's flow for it, on the client's own
+//! reqwest client: it is several requests (validate, the call with the
+//! user's code).
 //!
 //! Put it on [`AsyncClient::reqwest_client`] (or any reqwest client built
 //! with `redirect(Policy::none())`): reqwest follows redirects inside the
@@ -84,6 +87,9 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
             return next.run(request, extensions).await;
         }
         let level = extensions.get::<Level>().copied().unwrap_or(Level::User);
+        if self.has_its_own_challenge(&request) {
+            return self.send_challenged(level, request).await;
+        }
         let mut rounds = CallRounds::new(inner.step_up.is_some());
         // Kept for a replay while its body can be cloned.
         let mut kept = Some(request);
@@ -146,6 +152,53 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
                 }
             }
         }
+    }
+}
+
+impl<P: SendProvider> SessionMiddleware<P> {
+    /// Whether the provider asks `request` a challenge of its own (a
+    /// Currencycloud payment with SCA).
+    fn has_its_own_challenge(&self, request: &reqwest::Request) -> bool {
+        let inner = &self.client.inner;
+        inner
+            .transport
+            .base
+            .join(request.url().as_str())
+            .is_ok_and(|url| {
+                inner
+                    .lock()
+                    .session
+                    .provider()
+                    .call_step_up(request.method().as_str(), url.path())
+                    .is_some()
+            })
+    }
+
+    /// A request with its own challenge goes through the client's flow for
+    /// it (validate, the user's code, the call) on the client's own reqwest
+    /// client, not down the middleware stack: it is several requests.
+    async fn send_challenged(
+        &self,
+        level: Level,
+        request: reqwest::Request,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let url = request.url().clone();
+        let Some(body) = request
+            .body()
+            .map_or(Some(&[][..]), reqwest::Body::as_bytes)
+        else {
+            return Err(failure(Error::Config(
+                "a call with its own challenge needs a body in memory, not a stream".into(),
+            )));
+        };
+        let mut call = http::Request::builder()
+            .method(request.method().clone())
+            .uri(url.as_str())
+            .body(body.to_vec())
+            .map_err(|error| failure(Error::from_http(&error, request.method().as_str())))?;
+        *call.headers_mut() = request.headers().clone();
+        let answer = self.client.send(level, call).await.map_err(failure)?;
+        Ok(reqwest::Response::from(with_url(answer, url)))
     }
 }
 

@@ -139,54 +139,105 @@ async fn a_declined_step_up_ends_every_waiting_task_with_the_decline() {
     assert_eq!(weavr_counts(&sandbox)[2], 1, "one challenge");
 }
 
+const BENEFICIARY: &str = "b9e1a0a8-0b6f-4b7e-9d7c-2b8e3c1f5a10";
+const PAYMENT: [(&str, &str); 5] = [
+    ("currency", "EUR"),
+    ("beneficiary_id", BENEFICIARY),
+    ("amount", "250.00"),
+    ("reason", "Invoice"),
+    ("reference", "INV-1"),
+];
+
+/// An async client with Currencycloud's payment SCA, whose user types the
+/// right code after `pause`.
+fn paying_client(
+    sandbox: &authsession_sandbox::Sandbox,
+    pause: Duration,
+) -> authsession_std::AsyncClient<authsession_core::providers::Currencycloud> {
+    use authsession_core::providers::Currencycloud;
+    use authsession_core::providers::currencycloud::PaymentSca;
+    use authsession_sandbox::CURRENCYCLOUD_SCA_CODE;
+
+    let provider =
+        Currencycloud::with_idle_timeout(LONG_IDLE).with_payment_sca(PaymentSca::default());
+    authsession_std::Client::builder(
+        provider,
+        client_currencycloud_support::credentials(CURRENCYCLOUD_API_KEY),
+    )
+    .base_url(sandbox.currencycloud_url())
+    .step_up_async(Channel::Sms, move |_prompt| async move {
+        tokio::time::sleep(pause).await;
+        StepUpAnswer::Code(CURRENCYCLOUD_SCA_CODE.to_owned())
+    })
+    .build_async()
+    .unwrap()
+}
+
+/// Validations, codes sent, codes checked, payments created, logins.
+fn payment_counts(sandbox: &authsession_sandbox::Sandbox) -> (u64, u64, u64, u64, u64) {
+    let c = sandbox.counters();
+    (
+        c.payment_validations,
+        c.payment_sms_sent,
+        c.payment_codes_checked,
+        c.payments_created,
+        c.logins,
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_payment_with_sca_goes_through_its_challenge_with_the_async_callback() {
-    use authsession_core::providers::Currencycloud;
-    use authsession_core::providers::currencycloud::{PAYMENT_CREATE_PATH, PaymentSca};
-    use authsession_sandbox::CURRENCYCLOUD_SCA_CODE;
+    use authsession_core::providers::currencycloud::PAYMENT_CREATE_PATH;
 
     let sandbox = start_sandbox(SandboxConfig {
         idle_timeout: LONG_IDLE,
         ..SandboxConfig::for_tests()
     });
-    let provider =
-        Currencycloud::with_idle_timeout(LONG_IDLE).with_payment_sca(PaymentSca::default());
-    let client = authsession_std::Client::builder(
-        provider,
-        client_currencycloud_support::credentials(CURRENCYCLOUD_API_KEY),
-    )
-    .base_url(sandbox.currencycloud_url())
-    .step_up_async(Channel::Sms, |_prompt| async {
-        StepUpAnswer::Code(CURRENCYCLOUD_SCA_CODE.to_owned())
-    })
-    .build_async()
-    .unwrap();
+    let client = paying_client(&sandbox, Duration::ZERO);
     let created = client
-        .post_form(
-            PAYMENT_CREATE_PATH,
-            &[
-                ("currency", "EUR"),
-                ("beneficiary_id", "b9e1a0a8-0b6f-4b7e-9d7c-2b8e3c1f5a10"),
-                ("amount", "250.00"),
-                ("reason", "Invoice"),
-                ("reference", "INV-1"),
-            ],
-        )
+        .post_form(PAYMENT_CREATE_PATH, &PAYMENT)
         .await
         .unwrap();
     assert_eq!(created.status(), 200);
-    let counters = sandbox.counters();
-    // One validate, one code sent and checked, one payment, one login.
-    assert_eq!(
-        (
-            counters.payment_validations,
-            counters.payment_sms_sent,
-            counters.payment_codes_checked,
-            counters.payments_created,
-            counters.logins
-        ),
-        (1, 1, 1, 1, 1)
-    );
+    assert_eq!(payment_counts(&sandbox), (1, 1, 1, 1, 1));
+
+    // The same through the middleware: the payment's challenge is the
+    // client's flow.
+    let http = reqwest_middleware::ClientBuilder::new(client.reqwest_client())
+        .with(client.middleware())
+        .build();
+    let (body, content_type) = authsession_std::multipart_form(&PAYMENT).unwrap();
+    let created = http
+        .post(format!(
+            "{}{PAYMENT_CREATE_PATH}",
+            sandbox.currencycloud_url()
+        ))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    assert_eq!(payment_counts(&sandbox), (2, 2, 2, 2, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_payment_whose_caller_stopped_waiting_is_not_made() {
+    use authsession_core::providers::currencycloud::PAYMENT_CREATE_PATH;
+
+    let sandbox = start_sandbox(SandboxConfig {
+        idle_timeout: LONG_IDLE,
+        ..SandboxConfig::for_tests()
+    });
+    // The user takes 400 ms to type the code; the caller gives up at 150.
+    let client = paying_client(&sandbox, millis(400));
+    let gave_up =
+        tokio::time::timeout(millis(150), client.post_form(PAYMENT_CREATE_PATH, &PAYMENT)).await;
+    assert!(gave_up.is_err());
+    // Long after the code was typed: the payment was validated (the code
+    // sent), but never created, so a second try cannot pay twice.
+    tokio::time::sleep(millis(700)).await;
+    assert_eq!(payment_counts(&sandbox), (1, 1, 0, 0, 1));
 }
 
 /// A one-answer-per-connection HTTP server on loopback answering every
