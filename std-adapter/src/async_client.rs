@@ -203,9 +203,13 @@ impl<P: Provider> Drop for Handoff<P> {
     }
 }
 
-/// What the waiting loop does once it let go of the lock.
-enum Next {
-    Send(Exchanging, bool),
+/// What one look at the session came to.
+enum Looked {
+    /// The call may go.
+    Granted(http::HeaderMap, Ticket),
+    /// A session request was sent: look again.
+    Sent,
+    /// Nothing to do but wait for a change, at most this long.
     Wait(Duration),
 }
 
@@ -360,45 +364,60 @@ impl<P: SendProvider> AsyncClient<P> {
         level: Level,
     ) -> Result<(http::HeaderMap, Ticket), Error> {
         let started = StdInstant::now();
-        let give_ups_seen = self.inner.lock().give_ups;
+        let mut give_ups_seen = None;
         loop {
-            // Registered before the look, so that a change made between
-            // the look and the wait still wakes this task.
+            // A first look costs no registration: most calls find a grant.
+            if let Looked::Granted(headers, ticket) =
+                self.look(level, started, &mut give_ups_seen).await?
+            {
+                return Ok((headers, ticket));
+            }
+            // Registered before the second look, so that a change made
+            // between that look and the wait still wakes this task.
             let mut changed = pin!(self.inner.notify.notified());
             changed.as_mut().enable();
-            let next = {
-                let mut shared = self.inner.lock();
-                match self
-                    .inner
-                    .grant_step(&mut shared, level, started, give_ups_seen)?
-                {
-                    GrantStep::Granted(headers, ticket) => return Ok((headers, ticket)),
-                    GrantStep::Send { outgoing, within } => Next::Send(
-                        self.inner.begin_exchange(&mut shared, outgoing, within),
-                        true,
-                    ),
-                    GrantStep::Refresh { outgoing, within } => Next::Send(
-                        self.inner.begin_exchange(&mut shared, outgoing, within),
-                        false,
-                    ),
-                    GrantStep::Wait(nap) => Next::Wait(nap),
-                }
-            };
-            match next {
-                Next::Send(exchanging, own) => {
-                    let sent = self.exchange(exchanging).await;
-                    // The fleet's budget held the login back past this
-                    // call's patience: that is this call's answer (a
-                    // refresh's outcome is not: the current token serves).
-                    if own && let Err(error @ Error::RateLimited { .. }) = sent {
-                        return Err(error);
-                    }
-                }
-                Next::Wait(nap) => {
+            match self.look(level, started, &mut give_ups_seen).await? {
+                Looked::Granted(headers, ticket) => return Ok((headers, ticket)),
+                Looked::Sent => {}
+                Looked::Wait(nap) => {
                     let _ = tokio::time::timeout(nap, changed).await;
                 }
             }
         }
+    }
+
+    /// One [`GrantStep`], carried out but for the waiting; `give_ups_seen`
+    /// is set at the first look.
+    async fn look(
+        &self,
+        level: Level,
+        started: StdInstant,
+        give_ups_seen: &mut Option<u64>,
+    ) -> Result<Looked, Error> {
+        let (exchanging, own) = {
+            let mut shared = self.inner.lock();
+            let seen = *give_ups_seen.get_or_insert(shared.give_ups);
+            match self.inner.grant_step(&mut shared, level, started, seen)? {
+                GrantStep::Granted(headers, ticket) => return Ok(Looked::Granted(headers, ticket)),
+                GrantStep::Wait(nap) => return Ok(Looked::Wait(nap)),
+                GrantStep::Send { outgoing, within } => (
+                    self.inner.begin_exchange(&mut shared, outgoing, within),
+                    true,
+                ),
+                GrantStep::Refresh { outgoing, within } => (
+                    self.inner.begin_exchange(&mut shared, outgoing, within),
+                    false,
+                ),
+            }
+        };
+        let sent = self.exchange(exchanging).await;
+        // The fleet's budget held the login back past this call's
+        // patience: that is this call's answer (a refresh's outcome is
+        // not: the current token serves).
+        if own && let Err(error @ Error::RateLimited { .. }) = sent {
+            return Err(error);
+        }
+        Ok(Looked::Sent)
     }
 
     /// Runs a counted session request on a blocking thread.
