@@ -96,21 +96,31 @@ pub(crate) struct Call<'a> {
 
 impl Call<'_> {
     /// The request to send: the caller's headers, `extra` headers, and the
-    /// session's grant.
+    /// session's grant. Never fails now (method and URL are checked
+    /// before): the `Result` stays until its callers drop their `?`.
+    #[allow(clippy::unnecessary_wraps)]
     pub(crate) fn request(
         &self,
         extra: &http::HeaderMap,
         grant: http::HeaderMap,
     ) -> Result<http::Request<Vec<u8>>, Error> {
-        let mut outgoing = http::Request::builder()
-            .method(self.method.clone())
-            .uri(self.url.clone())
-            .body(self.body.to_vec())
-            .map_err(|error| Error::from_http(&error, self.method.as_str()))?;
+        // Method and URL are already checked: nothing for a builder to
+        // refuse.
+        let mut outgoing = http::Request::new(self.body.to_vec());
+        *outgoing.method_mut() = self.method.clone();
+        *outgoing.uri_mut() = self.url.clone();
         let headers = outgoing.headers_mut();
-        headers.clone_from(self.headers);
-        headers.extend(extra.clone());
-        headers.extend(grant);
+        if self.headers.is_empty() && extra.is_empty() {
+            // The usual call: the grant's headers are all there is.
+            *headers = grant;
+        } else {
+            // Each later map's names replace the earlier's.
+            headers.clone_from(self.headers);
+            if !extra.is_empty() {
+                headers.extend(extra.clone());
+            }
+            headers.extend(grant);
+        }
         Ok(outgoing)
     }
 }

@@ -56,11 +56,16 @@ impl BaseUrl {
             // A network-path reference: an authority of its own.
             return refused(PathError::OtherOrigin);
         } else if target.starts_with('/') {
-            let joined = format!(
-                "{}://{}{}{}",
-                self.scheme, self.authority, self.prefix, target
+            // One string, parsed once: the URI keeps its bytes.
+            let scheme = self.scheme.as_str();
+            let authority = self.authority.as_str();
+            let mut joined = String::with_capacity(
+                scheme.len() + "://".len() + authority.len() + self.prefix.len() + target.len(),
             );
-            let Ok(uri) = joined.parse::<Uri>() else {
+            for part in [scheme, "://", authority, &self.prefix, target] {
+                joined.push_str(part);
+            }
+            let Ok(uri) = Uri::try_from(joined) else {
                 return refused(PathError::Invalid);
             };
             uri
@@ -89,17 +94,25 @@ impl BaseUrl {
     /// would (`%2e` too), lies under the base URL's path: a `/v2/../admin`
     /// must not carry the token to another application on the same host.
     fn stays_under_prefix(&self, path: &str) -> bool {
+        let segments = path.split('/').filter(|segment| !segment.is_empty());
+        let prefix = self.prefix.split('/').filter(|segment| !segment.is_empty());
+        if segments.clone().all(|segment| dots(segment) == 0) {
+            // Nothing to resolve (the usual path): no list to build.
+            let mut segments = segments;
+            return prefix
+                .into_iter()
+                .all(|expected| segments.next() == Some(expected));
+        }
         let mut resolved: Vec<&str> = Vec::new();
-        for segment in path.split('/').filter(|segment| !segment.is_empty()) {
-            match segment.to_ascii_lowercase().replace("%2e", ".").as_str() {
-                "." => {}
-                ".." => {
+        for segment in segments {
+            match dots(segment) {
+                0 => resolved.push(segment),
+                1 => {}
+                _ => {
                     resolved.pop();
                 }
-                _ => resolved.push(segment),
             }
         }
-        let prefix = self.prefix.split('/').filter(|segment| !segment.is_empty());
         let mut resolved = resolved.into_iter();
         prefix
             .into_iter()
@@ -109,6 +122,25 @@ impl BaseUrl {
     /// The base URL as text.
     pub(crate) fn as_string(&self) -> String {
         format!("{}://{}{}", self.scheme, self.authority, self.prefix)
+    }
+}
+
+/// 1 for a `.` segment, 2 for a `..` one, each dot written `.` or `%2e`
+/// (either case), as a server reads them; 0 for any other segment.
+fn dots(segment: &str) -> usize {
+    let mut rest = segment.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() && dots < 3 {
+        rest = match rest {
+            [b'.', after @ ..] | [b'%', b'2', b'e' | b'E', after @ ..] => after,
+            _ => return 0,
+        };
+        dots += 1;
+    }
+    if rest.is_empty() && dots <= 2 {
+        dots
+    } else {
+        0
     }
 }
 
@@ -209,5 +241,112 @@ mod tests {
         // Without a base path, a path may go anywhere on the origin.
         let root = BaseUrl::parse("http://127.0.0.1:9").unwrap();
         assert!(root.join("/../x").is_ok());
+    }
+
+    /// What `stays_under_prefix` made of a segment before it stopped
+    /// allocating: `dots` must agree on every segment.
+    fn dots_as_before(segment: &str) -> usize {
+        match segment.to_ascii_lowercase().replace("%2e", ".").as_str() {
+            "." => 1,
+            ".." => 2,
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_read_as_before() {
+        let alphabet = [".", "%", "2", "e", "E", "x", "\u{e9}"];
+        let mut segments = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = segments
+                .iter()
+                .flat_map(|segment| alphabet.iter().map(move |c| format!("{segment}{c}")))
+                .collect();
+            for segment in &longer {
+                assert_eq!(dots(segment), dots_as_before(segment), "{segment:?}");
+            }
+            segments = longer;
+        }
+    }
+
+    /// `join` before it built its URL once: the same answer for every
+    /// target.
+    fn join_as_before(base: &BaseUrl, target: &str) -> Result<Uri, Error> {
+        if target.starts_with('/') && !target.starts_with("//") {
+            let joined = format!(
+                "{}://{}{}{}",
+                base.scheme, base.authority, base.prefix, target
+            );
+            let Ok(uri) = joined.parse::<Uri>() else {
+                return Err(Error::Path(PathError::Invalid));
+            };
+            let mut resolved: Vec<&str> = Vec::new();
+            for segment in uri.path().split('/').filter(|segment| !segment.is_empty()) {
+                match dots_as_before(segment) {
+                    0 => resolved.push(segment),
+                    1 => {}
+                    _ => {
+                        resolved.pop();
+                    }
+                }
+            }
+            let mut resolved = resolved.into_iter();
+            let under = base
+                .prefix
+                .split('/')
+                .filter(|segment| !segment.is_empty())
+                .all(|expected| resolved.next() == Some(expected));
+            if under {
+                Ok(uri)
+            } else {
+                Err(Error::Path(PathError::ClimbsOut))
+            }
+        } else {
+            base.join(target)
+        }
+    }
+
+    #[test]
+    fn paths_join_as_before() {
+        let pieces = [
+            "/", "v2", "multi", "Multi", "..", ".", "%2e", "%2E%2e", ".%2e", "x%2", "%", "?",
+            "?a=1", "#f", "\\", " ", "\t", "\u{e9}", "%20", "//", "@", ":", "a.b", "...",
+        ];
+        for base in [
+            "http://127.0.0.1:9",
+            "http://127.0.0.1:9/",
+            "http://127.0.0.1:9/multi",
+            "https://api.example.com/multi/v2/",
+        ] {
+            let base = BaseUrl::parse(base).unwrap();
+            for a in pieces {
+                for b in pieces {
+                    for c in pieces {
+                        let target = format!("/{a}{b}/{c}");
+                        let (now, before) = (base.join(&target), join_as_before(&base, &target));
+                        match (&now, &before) {
+                            (Ok(now), Ok(before)) => {
+                                assert_eq!(now, before, "{target:?}");
+                                assert_eq!(now.to_string(), before.to_string(), "{target:?}");
+                            }
+                            (Err(Error::Path(now)), Err(Error::Path(before))) => {
+                                assert_eq!(now, before, "{target:?}");
+                            }
+                            _ => panic!("{target:?}: {now:?} against {before:?}"),
+                        }
+                    }
+                }
+            }
+        }
+        let long = format!("/multi/{}", "a".repeat(usize::from(u16::MAX)));
+        let base = BaseUrl::parse("http://127.0.0.1:9/multi").unwrap();
+        assert!(matches!(
+            base.join(&long),
+            Err(Error::Path(PathError::Invalid))
+        ));
+        assert!(matches!(
+            join_as_before(&base, &long),
+            Err(Error::Path(PathError::Invalid))
+        ));
     }
 }

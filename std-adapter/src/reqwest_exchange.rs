@@ -74,21 +74,69 @@ impl ReqwestExchange {
         let failed =
             |error: reqwest::Error| Error::Transport(from_reqwest(error, started.elapsed()));
         let (parts, body) = request.into_parts();
-        let url = parts.uri.to_string();
-        let mut builder = self
-            .client
-            .request(parts.method.clone(), url)
-            .headers(parts.headers);
+        // Wiped whether it is sent or not (a refused URL).
+        let body = WipedOnDrop(body);
         // A request without a body says nothing of one.
-        if !body.is_empty() || matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
-            builder = builder.body(bytes::Bytes::from_owner(WipedOnDrop(body)));
+        let with_body = !body.0.is_empty()
+            || matches!(parts.method, Method::POST | Method::PUT | Method::PATCH);
+        let url = uri_text(&parts.uri);
+        let mut outgoing = match reqwest::Url::parse(&url) {
+            // What reqwest's builder makes of a URL it takes as it is
+            // (with a host, without a user or password to move into a
+            // header), the headers moved in rather than inserted one by
+            // one into an empty map.
+            Ok(parsed)
+                if parsed.has_host()
+                    && parsed.username().is_empty()
+                    && parsed.password().is_none() =>
+            {
+                let mut outgoing = reqwest::Request::new(parts.method, parsed);
+                *outgoing.headers_mut() = parts.headers;
+                outgoing
+            }
+            // Anything else as reqwest's builder has it, refusals too.
+            _ => self
+                .client
+                .request(parts.method, url)
+                .headers(parts.headers)
+                .build()
+                .map_err(failed)?,
+        };
+        if with_body {
+            *outgoing.body_mut() = Some(bytes::Bytes::from_owner(body).into());
         }
         if let Some(within) = within {
-            builder = builder.timeout(within);
+            *outgoing.timeout_mut() = Some(within);
         }
-        let response = builder.send().await.map_err(failed)?;
+        let response = self.client.execute(outgoing).await.map_err(failed)?;
         read_whole(response, body_limit, started).await
     }
+}
+
+/// `uri` as its `Display` writes it, into a string of its length.
+fn uri_text(uri: &http::Uri) -> String {
+    let scheme = uri.scheme_str();
+    let authority = uri.authority().map(http::uri::Authority::as_str);
+    let query = uri.query();
+    let mut text = String::with_capacity(
+        scheme.map_or(0, |scheme| scheme.len() + "://".len())
+            + authority.map_or(0, str::len)
+            + uri.path().len()
+            + query.map_or(0, |query| "?".len() + query.len()),
+    );
+    if let Some(scheme) = scheme {
+        text.push_str(scheme);
+        text.push_str("://");
+    }
+    if let Some(authority) = authority {
+        text.push_str(authority);
+    }
+    text.push_str(uri.path());
+    if let Some(query) = query {
+        text.push('?');
+        text.push_str(query);
+    }
+    text
 }
 
 /// The whole of `response`, its body read up to `body_limit` into memory
