@@ -276,7 +276,7 @@ impl<P: SendProvider> AsyncClient<P> {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
         let (parts, body) = request.into_parts();
-        let url = self.inner.transport.base.join(&parts.uri.to_string())?;
+        let url = self.inner.transport.base.join_uri(&parts.uri)?;
         let call_step_up = self
             .inner
             .lock()
@@ -320,7 +320,7 @@ impl<P: SendProvider> AsyncClient<P> {
                 }
                 granted => granted?,
             };
-            let request = call.request(&http::HeaderMap::new(), grant)?;
+            let request = call.request(&http::HeaderMap::new(), grant);
             let response = self.http.send(request, self.body_limit, None).await?;
             let verdict = self.inner.judge(ticket, &response);
             match rounds.after(&verdict) {

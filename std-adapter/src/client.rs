@@ -96,14 +96,12 @@ pub(crate) struct Call<'a> {
 
 impl Call<'_> {
     /// The request to send: the caller's headers, `extra` headers, and the
-    /// session's grant. Never fails now (method and URL are checked
-    /// before): the `Result` stays until its callers drop their `?`.
-    #[allow(clippy::unnecessary_wraps)]
+    /// session's grant.
     pub(crate) fn request(
         &self,
         extra: &http::HeaderMap,
         grant: http::HeaderMap,
-    ) -> Result<http::Request<Vec<u8>>, Error> {
+    ) -> http::Request<Vec<u8>> {
         // Method and URL are already checked: nothing for a builder to
         // refuse.
         let mut outgoing = http::Request::new(self.body.to_vec());
@@ -121,7 +119,7 @@ impl Call<'_> {
             }
             headers.extend(grant);
         }
-        Ok(outgoing)
+        outgoing
     }
 }
 
@@ -469,7 +467,7 @@ impl<P: Provider> Client<P> {
         let (parts, body) = request.into_parts();
         // Refused before a token is asked for: a call to another origin
         // must not cost a login.
-        let url = self.transport.base.join(&parts.uri.to_string())?;
+        let url = self.transport.base.join_uri(&parts.uri)?;
         let call = Call {
             level,
             method: &parts.method,
@@ -507,7 +505,7 @@ impl<P: Provider> Client<P> {
                 }
                 granted => granted?,
             };
-            let response = self.transport.send(call.request(extra, grant_headers)?)?;
+            let response = self.transport.send(call.request(extra, grant_headers))?;
             let verdict = self.judge(ticket, &response);
             match rounds.after(&verdict) {
                 NextRound::Replay => {}

@@ -48,6 +48,15 @@ impl BaseUrl {
         })
     }
 
+    /// [`join`](Self::join) for a request's URI: a bare path is joined as
+    /// it is, without being written out again.
+    pub(crate) fn join_uri(&self, target: &Uri) -> Result<Uri, Error> {
+        match (target.scheme(), target.authority(), target.path_and_query()) {
+            (None, None, Some(path)) => self.join(path.as_str()),
+            _ => self.join(&target.to_string()),
+        }
+    }
+
     /// The URL of `target`: a path under the base URL, or an absolute URL
     /// of the same origin, whose path stays under the base URL's path.
     pub(crate) fn join(&self, target: &str) -> Result<Uri, Error> {
