@@ -71,17 +71,7 @@ struct LogoutOnDrop<P: SendProvider> {
 impl<P: SendProvider> Drop for LogoutOnDrop<P> {
     fn drop(&mut self) {
         let inner = Arc::clone(&self.inner);
-        let active = matches!(
-            inner.state(),
-            SessionState::Active | SessionState::Refreshing { .. }
-        );
-        // A stored session is the fleet's: dropping one client of it does
-        // not close it.
-        #[cfg(feature = "store")]
-        let shared_by_fleet = inner.fleet.is_some();
-        #[cfg(not(feature = "store"))]
-        let shared_by_fleet = false;
-        if !active || shared_by_fleet || !inner.lock().session.provider().has_logout() {
+        if !inner.closes_on_drop() {
             return;
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {

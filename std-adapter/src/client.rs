@@ -999,22 +999,28 @@ impl<P: Provider> Client<P> {
     }
 }
 
-impl<P: Provider> Drop for Client<P> {
-    fn drop(&mut self) {
+impl<P: Provider> Client<P> {
+    /// Whether dropping the client should close the session on the
+    /// server: a token is held, the API has a logout, and the session is
+    /// not the fleet's (dropping one client of a stored session does not
+    /// close it).
+    pub(crate) fn closes_on_drop(&self) -> bool {
         let active = matches!(
             self.state(),
             SessionState::Active | SessionState::Refreshing { .. }
         );
-        // A stored session is the fleet's: dropping one client of it
-        // does not close it.
         #[cfg(feature = "store")]
         let shared_by_fleet = self.fleet.is_some();
         #[cfg(not(feature = "store"))]
         let shared_by_fleet = false;
+        active && !shared_by_fleet && self.lock().session.provider().has_logout()
+    }
+}
+
+impl<P: Provider> Drop for Client<P> {
+    fn drop(&mut self) {
         if self.logout_on_drop
-            && !shared_by_fleet
-            && active
-            && self.lock().session.provider().has_logout()
+            && self.closes_on_drop()
             && let Err(error) = self.logout()
         {
             tracing::warn!(provider = P::NAME, %error, "logout on drop failed");
