@@ -314,7 +314,9 @@ impl<P: SendProvider> AsyncClient<P> {
             let response = self.http.send(request, self.body_limit, None).await?;
             let verdict = self.inner.judge(ticket, &response);
             match rounds.after(&verdict) {
-                NextRound::Replay => {}
+                NextRound::Replay => {
+                    tracing::info!(provider = P::NAME, "token refused: replaying after login");
+                }
                 NextRound::StepUp => self.step_up().await?,
                 NextRound::Finish => {
                     let answered = self.inner.finish(verdict, response);

@@ -508,7 +508,9 @@ impl<P: Provider> Client<P> {
             let response = self.transport.send(call.request(extra, grant_headers))?;
             let verdict = self.judge(ticket, &response);
             match rounds.after(&verdict) {
-                NextRound::Replay => {}
+                NextRound::Replay => {
+                    tracing::info!(provider = P::NAME, "token refused: replaying after login");
+                }
                 NextRound::StepUp => self.perform_step_up()?,
                 NextRound::Finish => {
                     let answered = self.finish(verdict, response);

@@ -141,7 +141,9 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
                 other => other,
             };
             match next_round {
-                NextRound::Replay => {}
+                NextRound::Replay => {
+                    tracing::info!(provider = P::NAME, "token refused: replaying after login");
+                }
                 NextRound::StepUp => self.client.step_up().await.map_err(failure)?,
                 NextRound::Finish => {
                     return inner
