@@ -18,9 +18,17 @@ use authsession_tests::millis;
 use client_currencycloud_support::{ACCOUNT, BALANCES, LONG_IDLE, start_sandbox};
 use client_weavr_support::{builder_for, provider, statement, weavr_counts};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_slow_step_up_callback_serves_every_task_with_one_challenge() {
-    // Tokens idle out after a minute here: the user may take a second.
+/// A sandbox whose Weavr tokens idle out after a minute (the user may take
+/// their time), and an async client of it whose user answers `answer()`
+/// after `pause`; how many times the user was asked.
+fn weavr_asking(
+    pause: Duration,
+    answer: fn() -> StepUpAnswer,
+) -> (
+    authsession_sandbox::Sandbox,
+    Arc<AtomicUsize>,
+    authsession_std::AsyncClient<authsession_core::providers::Weavr>,
+) {
     let sandbox = start_sandbox(SandboxConfig {
         weavr_idle_timeout: LONG_IDLE,
         ..SandboxConfig::for_tests()
@@ -32,13 +40,21 @@ async fn a_slow_step_up_callback_serves_every_task_with_one_challenge() {
             let asked = Arc::clone(&callback_asked);
             async move {
                 asked.fetch_add(1, Ordering::SeqCst);
-                // The user takes their time.
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                StepUpAnswer::Code(WEAVR_OTP_CODE.to_owned())
+                tokio::time::sleep(pause).await;
+                answer()
             }
         })
         .build_async()
         .unwrap();
+    (sandbox, asked, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_step_up_callback_serves_every_task_with_one_challenge() {
+    // The user takes their time.
+    let (sandbox, asked, client) = weavr_asking(Duration::from_secs(1), || {
+        StepUpAnswer::Code(WEAVR_OTP_CODE.to_owned())
+    });
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let client = client.clone();
@@ -106,23 +122,7 @@ async fn the_middleware_carries_a_client_with_middleware_across_an_idle_expiry()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_declined_step_up_ends_every_waiting_task_with_the_decline() {
-    let sandbox = start_sandbox(SandboxConfig {
-        weavr_idle_timeout: LONG_IDLE,
-        ..SandboxConfig::for_tests()
-    });
-    let asked = Arc::new(AtomicUsize::new(0));
-    let callback_asked = Arc::clone(&asked);
-    let client = builder_for(&sandbox.weavr_url(), provider(LONG_IDLE), WEAVR_EMAIL)
-        .step_up_async(Channel::Sms, move |_prompt| {
-            let asked = Arc::clone(&callback_asked);
-            async move {
-                asked.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(millis(200)).await;
-                StepUpAnswer::Declined
-            }
-        })
-        .build_async()
-        .unwrap();
+    let (sandbox, asked, client) = weavr_asking(millis(200), || StepUpAnswer::Declined);
     let tasks: Vec<_> = (0..5)
         .map(|_| {
             let client = client.clone();
