@@ -267,14 +267,7 @@ impl<P: SendProvider> AsyncClient<P> {
     ) -> Result<http::Response<Vec<u8>>, Error> {
         let (parts, body) = request.into_parts();
         let url = self.inner.transport.base.join_uri(&parts.uri)?;
-        let call_step_up = self
-            .inner
-            .lock()
-            .session
-            .provider()
-            .call_step_up(parts.method.as_str(), url.path())
-            .is_some();
-        if call_step_up {
+        if self.inner.call_step_up(&parts.method, &url).is_some() {
             // A call with its own challenge (a payment with SCA): the
             // blocking client's flow, on a blocking thread. If this task
             // is dropped, the flow stops before it asks the user or sends

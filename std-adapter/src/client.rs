@@ -475,16 +475,24 @@ impl<P: Provider> Client<P> {
             headers: &parts.headers,
             body: &body,
         };
-        let call_step_up = self
-            .lock()
-            .session
-            .provider()
-            .call_step_up(parts.method.as_str(), url.path());
-        if let Some(challenge) = call_step_up {
+        if let Some(challenge) = self.call_step_up(&parts.method, &url) {
             return self.send_with_call_step_up(&call, challenge, abandoned);
         }
         self.send_call(&call, &http::HeaderMap::new())?
             .into_result()
+    }
+
+    /// The challenge the provider asks of a call to `url` with `method`
+    /// before it goes (a Currencycloud payment with SCA), if any.
+    pub(crate) fn call_step_up(
+        &self,
+        method: &http::Method,
+        url: &http::Uri,
+    ) -> Option<authsession_core::CallStepUp> {
+        self.lock()
+            .session
+            .provider()
+            .call_step_up(method.as_str(), url.path())
     }
 
     /// Sends `call` with `extra` headers and the headers its level needs,

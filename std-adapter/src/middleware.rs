@@ -166,14 +166,7 @@ impl<P: SendProvider> SessionMiddleware<P> {
             .transport
             .base
             .join(request.url().as_str())
-            .is_ok_and(|url| {
-                inner
-                    .lock()
-                    .session
-                    .provider()
-                    .call_step_up(request.method().as_str(), url.path())
-                    .is_some()
-            })
+            .is_ok_and(|url| inner.call_step_up(request.method(), &url).is_some())
     }
 
     /// A request with its own challenge goes through the client's flow for
