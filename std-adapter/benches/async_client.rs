@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
-use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig};
+use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID};
 use authsession_std::{AsyncClient, Client};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use reqwest_middleware::ClientWithMiddleware;
@@ -302,13 +302,7 @@ fn paired_rounds(runtime: &Runtime, sides: &Arc<Sides>, threads: &RuntimeThreads
 }
 
 fn bench_async_client(c: &mut Criterion) {
-    let sandbox = Sandbox::start(SandboxConfig {
-        // Neither the token nor the login rate limit may get in the way.
-        idle_timeout: Duration::from_secs(3600),
-        login_rate_limit: 1_000_000,
-        ..SandboxConfig::default()
-    })
-    .unwrap();
+    let sandbox = support::quiet_sandbox();
     let base = sandbox.currencycloud_url();
 
     let threads = RuntimeThreads::default();

@@ -18,7 +18,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
-use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID, Sandbox, SandboxConfig};
+use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID};
 use authsession_std::Client;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use support::{spread, thread_cpu};
@@ -124,13 +124,7 @@ impl Side {
 }
 
 fn bench_client(c: &mut Criterion) {
-    let sandbox = Sandbox::start(SandboxConfig {
-        // Neither the token nor the login rate limit may get in the way.
-        idle_timeout: Duration::from_secs(3600),
-        login_rate_limit: 1_000_000,
-        ..SandboxConfig::default()
-    })
-    .unwrap();
+    let sandbox = support::quiet_sandbox();
     let base = sandbox.currencycloud_url();
 
     let credentials =
