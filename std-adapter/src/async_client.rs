@@ -26,10 +26,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant as StdInstant};
 
 use authsession_core::{
-    CallRounds, Channel, CodePrompt, Level, NextRound, Provider, SessionState, StepUpState, Ticket,
+    CallRounds, CallStepUp, Channel, CodePrompt, Level, NextRound, Provider, SessionState,
+    StepUpState, Ticket,
 };
 
-use crate::client::{Answered, Call, Client, ClientBuilder, Exchanging, GrantStep};
+use crate::client::{Answered, Call, Client, ClientBuilder, Exchanging, GrantStep, Shared};
 use crate::error::Error;
 use crate::reqwest_exchange::{BlockingBridge, ReqwestExchange};
 use crate::step_up::{AsyncStepUp, StepUpAnswer};
@@ -193,12 +194,65 @@ impl<P: Provider> Drop for Handoff<P> {
     }
 }
 
+/// What a call's look at the session came to.
+enum CallLook<P: Provider> {
+    Looked(Looked<P>),
+    /// The session must be stepped up before the call can go.
+    StepUpRequired,
+    /// The call has a challenge of its own.
+    Challenged(CallStepUp),
+}
+
+/// What a call's answer leads to.
+enum Judged {
+    /// The call is over: its answer.
+    Answer(http::Response<Vec<u8>>),
+    /// Send it again after the new login.
+    Replay,
+    /// Send it again after a step-up.
+    StepUp,
+}
+
+/// The grant of a round, or `None` when the session is to be stepped up
+/// first (and the rounds allow it).
+fn step_up_first(
+    granted: Result<(http::HeaderMap, Ticket), Error>,
+    rounds: &mut CallRounds,
+) -> Result<Option<(http::HeaderMap, Ticket)>, Error> {
+    match granted {
+        Err(Error::StepUpRequired) if rounds.step_up_before_sending() => Ok(None),
+        granted => granted.map(Some),
+    }
+}
+
+/// A call of the async client, its URL joined, owned by its future.
+struct Dispatched {
+    level: Level,
+    method: http::Method,
+    url: http::Uri,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Dispatched {
+    fn as_call(&self) -> Call<'_> {
+        Call {
+            level: self.level,
+            method: &self.method,
+            url: &self.url,
+            headers: &self.headers,
+            body: &self.body,
+        }
+    }
+}
+
 /// What one look at the session came to.
-enum Looked {
+enum Looked<P: Provider> {
     /// The call may go.
     Granted(http::HeaderMap, Ticket),
-    /// A session request was sent: look again.
-    Sent,
+    /// A session request to send from the blocking pool, then look again;
+    /// `own`: the call's login (not a refresh the current token outlives).
+    Exchange(Handoff<P>, bool),
     /// Nothing to do but wait for a change, at most this long.
     Wait(Duration),
 }
@@ -220,7 +274,15 @@ impl<P: SendProvider> AsyncClient<P> {
 
     /// `GET path` as a logged-in user.
     pub async fn get(&self, path: &str) -> Result<http::Response<Vec<u8>>, Error> {
-        self.call(Level::User, "GET", path, Vec::new()).await
+        let url = self.inner.transport.base.join(path)?;
+        let call = Dispatched {
+            level: Level::User,
+            method: http::Method::GET,
+            url,
+            headers: http::HeaderMap::new(),
+            body: Vec::new(),
+        };
+        self.dispatch(call).await
     }
 
     /// `POST path` with a JSON body, as a logged-in user.
@@ -267,60 +329,120 @@ impl<P: SendProvider> AsyncClient<P> {
     ) -> Result<http::Response<Vec<u8>>, Error> {
         let (parts, body) = request.into_parts();
         let url = self.inner.transport.base.join_uri(&parts.uri)?;
-        if self.inner.call_step_up(&parts.method, &url).is_some() {
-            // A call with its own challenge (a payment with SCA): the
-            // blocking client's flow, on a blocking thread. If this task
-            // is dropped, the flow stops before it asks the user or sends
-            // the call: a caller that timed out and tries again must not
-            // pay twice.
-            let abandoned = AbandonedOnDrop::default();
-            let seen = Arc::clone(&abandoned.0);
-            let inner = Arc::clone(&self.inner);
-            let request = http::Request::from_parts(parts, body);
-            return blocking(move || {
-                inner.send_unless(level, request, &|| seen.load(Ordering::SeqCst))
-            })
-            .await;
-        }
-        let call = Call {
+        let call = Dispatched {
             level,
-            method: &parts.method,
-            url: &url,
-            headers: &parts.headers,
-            body: &body,
+            method: parts.method,
+            url,
+            headers: parts.headers,
+            body,
         };
-        self.send_call(&call).await?.into_result()
+        self.dispatch(call).await
     }
 
-    /// `call` until its rounds are over (the shared [`CallRounds`]).
-    async fn send_call(&self, call: &Call<'_>) -> Result<Answered, Error> {
+    /// Sends `call` until its rounds are over (the shared [`CallRounds`]).
+    /// The usual call finds its grant at the first look and goes. The
+    /// waits, the session's requests and the step-up are boxed futures of
+    /// their own, and what is decided between two `.await`s is decided in
+    /// plain functions, so that the future of every call stays small (it
+    /// is moved whole at each `.await` above it).
+    async fn dispatch(&self, call: Dispatched) -> Result<http::Response<Vec<u8>>, Error> {
         let mut rounds = CallRounds::new(self.inner.step_up.is_some());
+        let mut first_round = true;
         loop {
-            let (grant, ticket) = match self.await_grant(call.level).await {
-                Err(Error::StepUpRequired) if rounds.step_up_before_sending() => {
-                    self.step_up().await?;
-                    continue;
+            let started = StdInstant::now();
+            let mut give_ups_seen = None;
+            let looked = self.look_at_call(&call, first_round, started, &mut give_ups_seen)?;
+            first_round = false;
+            let granted = match looked {
+                CallLook::Looked(Looked::Granted(headers, ticket)) => Ok((headers, ticket)),
+                CallLook::Looked(looked) => {
+                    Box::pin(self.await_looked(call.level, started, give_ups_seen, looked)).await
                 }
-                granted => granted?,
+                CallLook::StepUpRequired => Err(Error::StepUpRequired),
+                CallLook::Challenged(challenge) => {
+                    return Box::pin(self.send_challenged(call, challenge)).await;
+                }
             };
-            let request = call.request(&http::HeaderMap::new(), grant);
-            let response = self.http.send(request, self.body_limit, None).await?;
-            let verdict = self.inner.judge(ticket, &response);
-            match rounds.after(&verdict) {
-                NextRound::Replay => {
+            let Some((grant, ticket)) = step_up_first(granted, &mut rounds)? else {
+                Box::pin(self.step_up()).await?;
+                continue;
+            };
+            let response = (self.http)
+                .send_call(&call.as_call(), grant, self.body_limit)
+                .await?;
+            let judged = self.judge(ticket, response, &mut rounds)?;
+            match judged {
+                Judged::Answer(response) => return Ok(response),
+                Judged::StepUp => Box::pin(self.step_up()).await?,
+                Judged::Replay => {
                     tracing::info!(provider = P::NAME, "token refused: replaying after login");
-                }
-                NextRound::StepUp => self.step_up().await?,
-                NextRound::Finish => {
-                    let answered = self.inner.finish(verdict, response);
-                    #[cfg(feature = "store")]
-                    if matches!(answered, Ok(Answered { fatal: None, .. })) {
-                        self.touch_store();
-                    }
-                    return answered;
                 }
             }
         }
+    }
+
+    /// A call's look at the session; on its first round, under the same
+    /// lock, the provider's probe for a challenge of the call's own (a
+    /// payment with SCA), which takes another way before the session is
+    /// asked for anything.
+    fn look_at_call(
+        &self,
+        call: &Dispatched,
+        first_round: bool,
+        started: StdInstant,
+        give_ups_seen: &mut Option<u64>,
+    ) -> Result<CallLook<P>, Error> {
+        let mut shared = self.inner.lock();
+        if first_round && let Some(challenge) = shared.call_step_up(&call.method, &call.url) {
+            return Ok(CallLook::Challenged(challenge));
+        }
+        match self.look(&mut shared, call.level, started, give_ups_seen) {
+            Ok(looked) => Ok(CallLook::Looked(looked)),
+            Err(Error::StepUpRequired) => Ok(CallLook::StepUpRequired),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The session's verdict on a call's answer, and what the rounds make
+    /// of it.
+    fn judge(
+        &self,
+        ticket: Ticket,
+        response: http::Response<Vec<u8>>,
+        rounds: &mut CallRounds,
+    ) -> Result<Judged, Error> {
+        let verdict = self.inner.judge(ticket, &response);
+        Ok(match rounds.after(&verdict) {
+            NextRound::Replay => Judged::Replay,
+            NextRound::StepUp => Judged::StepUp,
+            NextRound::Finish => {
+                let answered = self.inner.finish(verdict, response);
+                #[cfg(feature = "store")]
+                if matches!(answered, Ok(Answered { fatal: None, .. })) {
+                    self.touch_store();
+                }
+                Judged::Answer(answered?.into_result()?)
+            }
+        })
+    }
+
+    /// A call with its own challenge (a payment with SCA): the blocking
+    /// client's flow, on a blocking thread. If this task is dropped, the
+    /// flow stops before it asks the user or sends the call: a caller that
+    /// timed out and tries again must not pay twice.
+    async fn send_challenged(
+        &self,
+        call: Dispatched,
+        challenge: CallStepUp,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let abandoned = AbandonedOnDrop::default();
+        let seen = Arc::clone(&abandoned.0);
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            inner
+                .send_with_call_step_up(&call.as_call(), challenge, &|| seen.load(Ordering::SeqCst))
+        })
+        .await
     }
 
     /// Records the token's use in the fleet's store when it is due, from
@@ -350,68 +472,84 @@ impl<P: SendProvider> AsyncClient<P> {
     ) -> Result<(http::HeaderMap, Ticket), Error> {
         let started = StdInstant::now();
         let mut give_ups_seen = None;
-        loop {
-            // A first look costs no registration: most calls find a grant.
-            if let Looked::Granted(headers, ticket) =
-                self.look(level, started, &mut give_ups_seen).await?
-            {
-                return Ok((headers, ticket));
-            }
-            // Registered before the second look, so that a change made
-            // between that look and the wait still wakes this task.
-            let mut changed = pin!(self.inner.notify.notified());
-            changed.as_mut().enable();
-            match self.look(level, started, &mut give_ups_seen).await? {
-                Looked::Granted(headers, ticket) => return Ok((headers, ticket)),
-                Looked::Sent => {}
-                Looked::Wait(nap) => {
-                    let _ = tokio::time::timeout(nap, changed).await;
-                }
-            }
+        match self.look_now(level, started, &mut give_ups_seen)? {
+            Looked::Granted(headers, ticket) => Ok((headers, ticket)),
+            looked => Box::pin(self.await_looked(level, started, give_ups_seen, looked)).await,
         }
     }
 
-    /// One [`GrantStep`], carried out but for the waiting; `give_ups_seen`
-    /// is set at the first look.
-    async fn look(
+    /// Goes on from `looked` until the call is granted: sends the session
+    /// request a look took, or sleeps until the session changes, and looks
+    /// again.
+    async fn await_looked(
+        &self,
+        level: Level,
+        started: StdInstant,
+        mut give_ups_seen: Option<u64>,
+        mut looked: Looked<P>,
+    ) -> Result<(http::HeaderMap, Ticket), Error> {
+        loop {
+            looked = match looked {
+                Looked::Granted(headers, ticket) => return Ok((headers, ticket)),
+                Looked::Exchange(handoff, own) => {
+                    let sent = blocking(move || handoff.finish()).await;
+                    // The fleet's budget held the login back past this
+                    // call's patience: that is this call's answer (a
+                    // refresh's outcome is not: the current token serves).
+                    if own && let Err(error @ Error::RateLimited { .. }) = sent {
+                        return Err(error);
+                    }
+                    self.look_now(level, started, &mut give_ups_seen)?
+                }
+                Looked::Wait(_) => {
+                    // Registered before the look, so that a change made
+                    // between that look and the wait still wakes this task.
+                    let mut changed = pin!(self.inner.notify.notified());
+                    changed.as_mut().enable();
+                    match self.look_now(level, started, &mut give_ups_seen)? {
+                        Looked::Wait(nap) => {
+                            let _ = tokio::time::timeout(nap, changed).await;
+                            self.look_now(level, started, &mut give_ups_seen)?
+                        }
+                        other => other,
+                    }
+                }
+            };
+        }
+    }
+
+    /// [`look`](Self::look) under the session's lock, taken for it.
+    fn look_now(
         &self,
         level: Level,
         started: StdInstant,
         give_ups_seen: &mut Option<u64>,
-    ) -> Result<Looked, Error> {
-        let (exchanging, own) = {
-            let mut shared = self.inner.lock();
-            let seen = *give_ups_seen.get_or_insert(shared.give_ups);
-            match self.inner.grant_step(&mut shared, level, started, seen)? {
-                GrantStep::Granted(headers, ticket) => return Ok(Looked::Granted(headers, ticket)),
-                GrantStep::Wait(nap) => return Ok(Looked::Wait(nap)),
-                GrantStep::Send { outgoing, within } => (
-                    self.inner.begin_exchange(&mut shared, outgoing, within),
-                    true,
-                ),
-                GrantStep::Refresh { outgoing, within } => (
-                    self.inner.begin_exchange(&mut shared, outgoing, within),
-                    false,
-                ),
-            }
-        };
-        let sent = self.exchange(exchanging).await;
-        // The fleet's budget held the login back past this call's
-        // patience: that is this call's answer (a refresh's outcome is
-        // not: the current token serves).
-        if own && let Err(error @ Error::RateLimited { .. }) = sent {
-            return Err(error);
-        }
-        Ok(Looked::Sent)
+    ) -> Result<Looked<P>, Error> {
+        self.look(&mut self.inner.lock(), level, started, give_ups_seen)
     }
 
-    /// Runs a counted session request on a blocking thread.
-    async fn exchange(&self, exchanging: Exchanging) -> Result<(), Error> {
+    /// One [`GrantStep`]; a session request it takes is handed off for
+    /// sending (a handoff dropped unsent gives it back as failed).
+    /// `give_ups_seen` is set at the first look.
+    fn look(
+        &self,
+        shared: &mut Shared<P>,
+        level: Level,
+        started: StdInstant,
+        give_ups_seen: &mut Option<u64>,
+    ) -> Result<Looked<P>, Error> {
+        let seen = *give_ups_seen.get_or_insert(shared.give_ups);
+        let (outgoing, within, own) = match self.inner.grant_step(shared, level, started, seen)? {
+            GrantStep::Granted(headers, ticket) => return Ok(Looked::Granted(headers, ticket)),
+            GrantStep::Wait(nap) => return Ok(Looked::Wait(nap)),
+            GrantStep::Send { outgoing, within } => (outgoing, within, true),
+            GrantStep::Refresh { outgoing, within } => (outgoing, within, false),
+        };
         let handoff = Handoff {
             client: Arc::clone(&self.inner),
-            exchanging: Some(exchanging),
+            exchanging: Some(self.inner.begin_exchange(shared, outgoing, within)),
         };
-        blocking(move || handoff.finish()).await
+        Ok(Looked::Exchange(handoff, own))
     }
 
     /// Steps the session up (the callback on a blocking thread), or waits

@@ -18,7 +18,7 @@ use authsession_core::{
 use crate::error::{BaseUrlError, Error, TransportError};
 use crate::origin::BaseUrl;
 use crate::step_up::{StepUp, StepUpAnswer};
-use crate::transport::{HttpResponse, Timeouts, Transport, add_headers};
+use crate::transport::{GrantHeaders, HttpResponse, Timeouts, Transport};
 
 /// A thread-safe, blocking API client that keeps one session alive.
 ///
@@ -82,6 +82,23 @@ pub(crate) struct Shared<P: Provider> {
     /// after the last step.
     #[cfg(feature = "store")]
     fleet_login: Option<crate::fleet::FleetLogin>,
+    /// The last grant's headers, built once for every call that carries
+    /// the same token; cleared at each of the session's events.
+    grant_headers: GrantHeaders,
+}
+
+impl<P: Provider> Shared<P> {
+    /// The challenge the provider asks of a call to `url` with `method`
+    /// before it goes (a Currencycloud payment with SCA), if any.
+    pub(crate) fn call_step_up(
+        &self,
+        method: &http::Method,
+        url: &http::Uri,
+    ) -> Option<authsession_core::CallStepUp> {
+        self.session
+            .provider()
+            .call_step_up(method.as_str(), url.path())
+    }
 }
 
 /// An application call as the caller gave it, its URL joined to the base.
@@ -107,19 +124,27 @@ impl Call<'_> {
         let mut outgoing = http::Request::new(self.body.to_vec());
         *outgoing.method_mut() = self.method.clone();
         *outgoing.uri_mut() = self.url.clone();
-        let headers = outgoing.headers_mut();
+        *outgoing.headers_mut() = self.headers_with(extra, grant);
+        outgoing
+    }
+
+    /// The caller's headers, then `extra` headers, then the session's
+    /// grant: each later map's names replace the earlier's.
+    pub(crate) fn headers_with(
+        &self,
+        extra: &http::HeaderMap,
+        grant: http::HeaderMap,
+    ) -> http::HeaderMap {
         if self.headers.is_empty() && extra.is_empty() {
             // The usual call: the grant's headers are all there is.
-            *headers = grant;
-        } else {
-            // Each later map's names replace the earlier's.
-            headers.clone_from(self.headers);
-            if !extra.is_empty() {
-                headers.extend(extra.clone());
-            }
-            headers.extend(grant);
+            return grant;
         }
-        outgoing
+        let mut headers = self.headers.clone();
+        if !extra.is_empty() {
+            headers.extend(extra.clone());
+        }
+        headers.extend(grant);
+        headers
     }
 }
 
@@ -286,6 +311,7 @@ impl<P: Provider> ClientBuilder<P> {
                 idled_out: None,
                 #[cfg(feature = "store")]
                 fleet_login: None,
+                grant_headers: GrantHeaders::default(),
             }),
             changed: Condvar::new(),
             #[cfg(feature = "tokio")]
@@ -453,17 +479,6 @@ impl<P: Provider> Client<P> {
         level: Level,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
-        self.send_unless(level, request, &|| false)
-    }
-
-    /// [`send`](Self::send), for a caller that may stop waiting: a call
-    /// with its own challenge is not sent once `abandoned` says so.
-    pub(crate) fn send_unless(
-        &self,
-        level: Level,
-        request: http::Request<Vec<u8>>,
-        abandoned: &dyn Fn() -> bool,
-    ) -> Result<http::Response<Vec<u8>>, Error> {
         let (parts, body) = request.into_parts();
         // Refused before a token is asked for: a call to another origin
         // must not cost a login.
@@ -476,7 +491,7 @@ impl<P: Provider> Client<P> {
             body: &body,
         };
         if let Some(challenge) = self.call_step_up(&parts.method, &url) {
-            return self.send_with_call_step_up(&call, challenge, abandoned);
+            return self.send_with_call_step_up(&call, challenge, &|| false);
         }
         self.send_call(&call, &http::HeaderMap::new())?
             .into_result()
@@ -489,10 +504,7 @@ impl<P: Provider> Client<P> {
         method: &http::Method,
         url: &http::Uri,
     ) -> Option<authsession_core::CallStepUp> {
-        self.lock()
-            .session
-            .provider()
-            .call_step_up(method.as_str(), url.path())
+        self.lock().call_step_up(method, url)
     }
 
     /// Sends `call` with `extra` headers and the headers its level needs,
@@ -632,6 +644,7 @@ impl<P: Provider> Client<P> {
     pub fn set_credentials(&self, credentials: P::Credentials) {
         let mut shared = self.lock();
         shared.session.set_credentials(credentials);
+        shared.grant_headers.clear();
         self.drain_events(&mut shared);
         self.wake_all();
     }
@@ -695,8 +708,7 @@ impl<P: Provider> Client<P> {
         let now = self.catch_up(shared);
         let not_ready = match shared.session.authorize(level, now) {
             Ok(grant) => {
-                let mut headers = http::HeaderMap::new();
-                add_headers(&mut headers, &grant.headers)?;
+                let headers = shared.grant_headers.for_request(&grant.headers)?;
                 let ticket = grant.ticket;
                 self.drain_events(shared);
                 // A refresh came due: this caller sends it, then takes the
@@ -972,6 +984,10 @@ impl<P: Provider> Client<P> {
     pub(crate) fn drain_events(&self, shared: &mut Shared<P>) {
         let mut gave_up = false;
         while let Some(event) = shared.session.poll_event() {
+            // The token, the level or the credentials may have changed:
+            // the next grant builds its headers afresh, and the old ones'
+            // copies go once their last request does.
+            shared.grant_headers.clear();
             trace_event::<P>(&event);
             gave_up |= matches!(event, Event::GaveUp(_));
             // Only a token this process let idle out may be taken back

@@ -105,8 +105,12 @@ impl BaseUrl {
     fn stays_under_prefix(&self, path: &str) -> bool {
         let segments = path.split('/').filter(|segment| !segment.is_empty());
         let prefix = self.prefix.split('/').filter(|segment| !segment.is_empty());
-        if segments.clone().all(|segment| dots(segment) == 0) {
-            // Nothing to resolve (the usual path): no list to build.
+        if !path.bytes().any(|byte| byte == b'.' || byte == b'%') {
+            // Nothing to resolve (the usual path): no list to build, and
+            // segments to compare only under a prefix.
+            if self.prefix.is_empty() {
+                return true;
+            }
             let mut segments = segments;
             return prefix
                 .into_iter()

@@ -11,31 +11,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::Method;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
+use crate::client::Call;
 use crate::error::{Error, TransportError, TransportErrorKind};
-use crate::transport::{Exchange, Timeouts, USER_AGENT_VALUE};
+use crate::transport::{Exchange, Timeouts, USER_AGENT_VALUE, WipedOnDrop};
 
 /// The reqwest client of one async client.
 #[derive(Clone, Debug)]
 pub(crate) struct ReqwestExchange {
     pub(crate) client: reqwest::Client,
-}
-
-/// A request body that is wiped when reqwest is done with it: a login's
-/// holds the credentials.
-struct WipedOnDrop(Vec<u8>);
-
-impl AsRef<[u8]> for WipedOnDrop {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl Drop for WipedOnDrop {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
 }
 
 impl ReqwestExchange {
@@ -71,72 +56,121 @@ impl ReqwestExchange {
         within: Option<Duration>,
     ) -> Result<http::Response<Vec<u8>>, Error> {
         let started = Instant::now();
-        let failed =
-            |error: reqwest::Error| Error::Transport(from_reqwest(error, started.elapsed()));
         let (parts, body) = request.into_parts();
+        let mut outgoing = self.outgoing(parts.method, &parts.uri, parts.headers, body, started)?;
+        if let Some(within) = within {
+            *outgoing.timeout_mut() = Some(within);
+        }
+        self.execute(outgoing, body_limit, started).await
+    }
+
+    /// Sends `call` with the headers of its grant and reads the whole
+    /// answer, up to `body_limit`, within the client's timeouts.
+    pub(crate) async fn send_call(
+        &self,
+        call: &Call<'_>,
+        grant: http::HeaderMap,
+        body_limit: u64,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let started = Instant::now();
+        let headers = call.headers_with(&http::HeaderMap::new(), grant);
+        let outgoing = self.outgoing(
+            call.method.clone(),
+            call.url,
+            headers,
+            call.body.to_vec(),
+            started,
+        )?;
+        self.execute(outgoing, body_limit, started).await
+    }
+
+    /// Sends `outgoing` and reads the whole answer.
+    async fn execute(
+        &self,
+        outgoing: reqwest::Request,
+        body_limit: u64,
+        started: Instant,
+    ) -> Result<http::Response<Vec<u8>>, Error> {
+        let response = self
+            .client
+            .execute(outgoing)
+            .await
+            .map_err(|error| failed(error, started))?;
+        read_whole(response, body_limit, started).await
+    }
+
+    /// The request as reqwest's (built before any `.await`: what building
+    /// needs is not kept in a future).
+    fn outgoing(
+        &self,
+        method: Method,
+        uri: &http::Uri,
+        headers: http::HeaderMap,
+        body: Vec<u8>,
+        started: Instant,
+    ) -> Result<reqwest::Request, Error> {
         // Wiped whether it is sent or not (a refused URL).
         let body = WipedOnDrop(body);
         // A request without a body says nothing of one.
-        let with_body = !body.0.is_empty()
-            || matches!(parts.method, Method::POST | Method::PUT | Method::PATCH);
-        let url = uri_text(&parts.uri);
-        let mut outgoing = match reqwest::Url::parse(&url) {
-            // What reqwest's builder makes of a URL it takes as it is
-            // (with a host, without a user or password to move into a
-            // header), the headers moved in rather than inserted one by
-            // one into an empty map.
-            Ok(parsed)
-                if parsed.has_host()
-                    && parsed.username().is_empty()
-                    && parsed.password().is_none() =>
-            {
-                let mut outgoing = reqwest::Request::new(parts.method, parsed);
-                *outgoing.headers_mut() = parts.headers;
+        let with_body =
+            !body.0.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
+        let mut outgoing = match parsed_as_is(uri) {
+            // The headers moved in rather than inserted one by one into an
+            // empty map.
+            Some(url) => {
+                let mut outgoing = reqwest::Request::new(method, url);
+                *outgoing.headers_mut() = headers;
                 outgoing
             }
             // Anything else as reqwest's builder has it, refusals too.
-            _ => self
+            None => self
                 .client
-                .request(parts.method, url)
-                .headers(parts.headers)
+                .request(method, uri_text::<String>(uri).unwrap_or_default())
+                .headers(headers)
                 .build()
-                .map_err(failed)?,
+                .map_err(|error| failed(error, started))?,
         };
         if with_body {
             *outgoing.body_mut() = Some(bytes::Bytes::from_owner(body).into());
         }
-        if let Some(within) = within {
-            *outgoing.timeout_mut() = Some(within);
-        }
-        let response = self.client.execute(outgoing).await.map_err(failed)?;
-        read_whole(response, body_limit, started).await
+        Ok(outgoing)
     }
 }
 
-/// `uri` as its `Display` writes it, into a string of its length.
-fn uri_text(uri: &http::Uri) -> String {
-    let scheme = uri.scheme_str();
-    let authority = uri.authority().map(http::uri::Authority::as_str);
-    let query = uri.query();
-    let mut text = String::with_capacity(
-        scheme.map_or(0, |scheme| scheme.len() + "://".len())
-            + authority.map_or(0, str::len)
-            + uri.path().len()
-            + query.map_or(0, |query| "?".len() + query.len()),
-    );
-    if let Some(scheme) = scheme {
-        text.push_str(scheme);
-        text.push_str("://");
+/// `uri` as reqwest's URL, if reqwest's builder would take it as it is:
+/// with a host, without a user or password to move into a header. Written
+/// out on the stack for parsing when it fits (the usual URL).
+fn parsed_as_is(uri: &http::Uri) -> Option<reqwest::Url> {
+    let parsed = match uri_text::<heapless::String<256>>(uri) {
+        Some(text) => reqwest::Url::parse(&text),
+        None => reqwest::Url::parse(&uri_text::<String>(uri)?),
     }
-    if let Some(authority) = authority {
-        text.push_str(authority);
+    .ok()?;
+    (parsed.has_host() && parsed.username().is_empty() && parsed.password().is_none())
+        .then_some(parsed)
+}
+
+/// `uri` as its `Display` writes it, into a `T` (`None` if it does not fit).
+fn uri_text<T: Default + std::fmt::Write>(uri: &http::Uri) -> Option<T> {
+    let mut text = T::default();
+    if let Some(scheme) = uri.scheme_str() {
+        text.write_str(scheme).ok()?;
+        text.write_str("://").ok()?;
     }
-    text.push_str(uri.path());
-    if let Some(query) = query {
-        text.push('?');
-        text.push_str(query);
+    if let Some(authority) = uri.authority() {
+        text.write_str(authority.as_str()).ok()?;
     }
-    text
+    text.write_str(uri.path()).ok()?;
+    if let Some(query) = uri.query() {
+        text.write_str("?").ok()?;
+        text.write_str(query).ok()?;
+    }
+    Some(text)
+}
+
+/// reqwest's `error`, in an exchange that began at `started`.
+fn failed(error: reqwest::Error, started: Instant) -> Error {
+    Error::Transport(from_reqwest(error, started.elapsed()))
 }
 
 /// The whole of `response`, its body read up to `body_limit` into memory
@@ -147,10 +181,13 @@ pub(crate) async fn read_whole(
     body_limit: u64,
     started: Instant,
 ) -> Result<http::Response<Vec<u8>>, Error> {
-    let failed = |error: reqwest::Error| Error::Transport(from_reqwest(error, started.elapsed()));
     let room = response.content_length().unwrap_or(0).min(body_limit);
     let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(room).unwrap_or(0)));
-    while let Some(chunk) = response.chunk().await.map_err(failed)? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| failed(error, started))?
+    {
         let total = bytes.len().saturating_add(chunk.len());
         if u64::try_from(total).unwrap_or(u64::MAX) > body_limit {
             return Err(Error::Transport(TransportError::new(

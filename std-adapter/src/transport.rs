@@ -10,7 +10,8 @@ use std::fmt;
 use std::mem;
 use std::time::Duration;
 
-use authsession_core::{Headers, Response};
+use authsession_core::{Header, Headers, Response};
+use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, USER_AGENT};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -125,33 +126,117 @@ impl Transport {
 
 /// Adds the session's headers, marking secret ones sensitive so that the
 /// `http` crate's `Debug` hides them too.
-///
-/// The value is put together in a `String` that is wiped at once. The
-/// `HeaderValue` made from it cannot be: its bytes are a shared, immutable
-/// `Bytes` (and ureq copies them into its own buffers), freed unwiped when
-/// the request is dropped.
 pub(crate) fn add_headers(
     target: &mut http::HeaderMap,
     headers: &Headers<'_>,
 ) -> Result<(), Error> {
     for header in headers.iter() {
-        let name = HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| {
-            Error::InvalidHeaderName {
-                name: header.name.to_owned(),
-            }
-        })?;
-        let [prefix, value] = header.value.parts();
-        // Room for both parts up front: growing would leave a copy behind.
-        let mut text = Zeroizing::new(String::with_capacity(prefix.len() + value.len()));
-        text.push_str(prefix);
-        text.push_str(value);
-        let mut value = HeaderValue::from_str(&text).map_err(|_| Error::InvalidHeaderValue {
-            name: name.as_str().to_owned(),
-        })?;
-        value.set_sensitive(header.value.is_sensitive());
+        let (name, value) = to_http(header)?;
         target.insert(name, value);
     }
     Ok(())
+}
+
+/// One of the session's headers as an `http` one. A secret value is
+/// marked sensitive, so that the `http` crate's `Debug` hides it, and its
+/// bytes are wiped when the last request holding them is dropped (a
+/// `HeaderValue` is a shared, immutable `Bytes`: this one's owner wipes
+/// it). What an HTTP library copies it into to write it out, it does not
+/// wipe.
+fn to_http(header: &Header<'_>) -> Result<(HeaderName, HeaderValue), Error> {
+    let name =
+        HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| Error::InvalidHeaderName {
+            name: header.name.to_owned(),
+        })?;
+    let [prefix, value] = header.value.parts();
+    // Room for both parts up front: growing would leave a copy behind.
+    let mut text = Vec::with_capacity(prefix.len() + value.len());
+    text.extend_from_slice(prefix.as_bytes());
+    text.extend_from_slice(value.as_bytes());
+    let refused = || Error::InvalidHeaderValue {
+        name: name.as_str().to_owned(),
+    };
+    // Visible ASCII only, as `HeaderValue::from_str` has it (the `http`
+    // crate takes any byte above 127 from bytes).
+    let visible = text
+        .iter()
+        .all(|&byte| byte == b'\t' || (b' '..=b'~').contains(&byte));
+    let text = WipedOnDrop(text);
+    if !visible {
+        return Err(refused());
+    }
+    let mut value =
+        HeaderValue::from_maybe_shared(Bytes::from_owner(text)).map_err(|_| refused())?;
+    value.set_sensitive(header.value.is_sensitive());
+    Ok((name, value))
+}
+
+/// The session's grant headers as `http` ones, kept from one call to the
+/// next: while the grant stays the same (the same token), each call gets
+/// clones (a reference count each) instead of building, checking and
+/// copying the values again. The client clears it whenever the session
+/// changes (any event: a login, an expiry, a logout), so that no copy of a
+/// token outlives the session's use of it longer than the requests that
+/// carry it.
+#[derive(Default)]
+pub(crate) struct GrantHeaders(Vec<(HeaderName, HeaderValue)>);
+
+impl GrantHeaders {
+    /// `headers` as a map for one request.
+    pub(crate) fn for_request(&mut self, headers: &Headers<'_>) -> Result<http::HeaderMap, Error> {
+        if !self.holds(headers) {
+            self.0.clear();
+            for header in headers.iter() {
+                self.0.push(to_http(header)?);
+            }
+        }
+        // Without room made: reqwest adds its own headers to the map, and
+        // its first insert makes room for them all.
+        let mut map = http::HeaderMap::new();
+        for (name, value) in &self.0 {
+            map.insert(name.clone(), value.clone());
+        }
+        Ok(map)
+    }
+
+    /// Whether the kept headers are `headers`, byte for byte.
+    fn holds(&self, headers: &Headers<'_>) -> bool {
+        self.0.len() == headers.len()
+            && self
+                .0
+                .iter()
+                .zip(headers.iter())
+                .all(|((name, value), header)| {
+                    let [prefix, rest] = header.value.parts();
+                    let bytes = value.as_bytes();
+                    name.as_str().eq_ignore_ascii_case(header.name)
+                        && value.is_sensitive() == header.value.is_sensitive()
+                        && bytes.len() == prefix.len() + rest.len()
+                        && bytes.starts_with(prefix.as_bytes())
+                        && bytes.ends_with(rest.as_bytes())
+                })
+    }
+
+    /// Lets the kept headers go.
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// Bytes handed to the `http` crate or an HTTP library (a request body, a
+/// header value), wiped when the last holder lets them go.
+pub(crate) struct WipedOnDrop(pub(crate) Vec<u8>);
+
+impl AsRef<[u8]> for WipedOnDrop {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for WipedOnDrop {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
 }
 
 /// An `http::Response` as the core reads responses.
