@@ -42,7 +42,7 @@ use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID};
 use authsession_std::{AsyncClient, Client};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use reqwest_middleware::ClientWithMiddleware;
-use support::spread;
+use support::{median_interval, spread};
 use tokio::runtime::Runtime;
 
 /// Requests in one measured round (a multiple of every task count).
@@ -51,8 +51,13 @@ const REQUESTS: usize = 2_048;
 const PATH: &str = "/v2/accounts/current";
 /// Concurrent tasks the calls of a round are spread over.
 const TASKS: [usize; 2] = [1, 64];
-/// Rounds behind the printed throughput ratios.
-const PAIRS: usize = 15;
+/// Rounds behind the printed throughput ratios, for `tasks` tasks: enough
+/// for the interval of their median to be a few points wide on a shared
+/// 2-vCPU machine (one task's rounds are seven times as long, and spread
+/// more).
+fn pairs(tasks: usize) -> usize {
+    if tasks == 1 { 31 } else { 61 }
+}
 
 /// Requests per block of a paired round, for `tasks` tasks: each side's
 /// round is cut in blocks taken in turn with the other sides'. One task's
@@ -253,14 +258,15 @@ struct Tally {
     cpu: Duration,
 }
 
-/// Prints the throughput ratios of [`PAIRS`] rounds on `tasks` tasks,
+/// Prints the throughput ratios of [`pairs`] rounds on `tasks` tasks,
 /// taken together: each side's round cut in blocks taken in turn (the
 /// order rotating), so that a change of load on a shared machine weighs on
 /// every side alike; and the runtime's CPU time per call of each side.
 fn paired_rounds(runtime: &Runtime, sides: &Arc<Sides>, threads: &RuntimeThreads, tasks: usize) {
     let mut ratios = (Vec::new(), Vec::new());
     let mut cpu_per_call: [Vec<f64>; 3] = Default::default();
-    for pair in 0..PAIRS {
+    let pairs = pairs(tasks);
+    for pair in 0..pairs {
         let mut tallies = [Tally::default(); 3];
         for block_index in 0..REQUESTS / block(tasks) {
             for turn in 0..WAYS.len() {
@@ -284,14 +290,16 @@ fn paired_rounds(runtime: &Runtime, sides: &Arc<Sides>, threads: &RuntimeThreads
                 .push(tally.cpu.as_secs_f64() * 1e6 / f64::from(u32::try_from(REQUESTS).unwrap()));
         }
     }
-    println!(
-        "async_get_2048/{tasks}_tasks: AsyncClient/raw reqwest throughput ratio, {PAIRS} paired rounds: {}",
-        spread(&mut ratios.0)
-    );
-    println!(
-        "async_get_2048/{tasks}_tasks: SessionMiddleware/raw reqwest throughput ratio, {PAIRS} paired rounds: {}",
-        spread(&mut ratios.1)
-    );
+    for (side, ratios) in [
+        ("AsyncClient", &mut ratios.0),
+        ("SessionMiddleware", &mut ratios.1),
+    ] {
+        println!(
+            "async_get_2048/{tasks}_tasks: {side}/raw reqwest throughput ratio, {pairs} paired rounds: {}; {}",
+            median_interval(ratios),
+            spread(ratios)
+        );
+    }
     let [client_cpu, raw_cpu, middleware_cpu] = &mut cpu_per_call;
     println!(
         "async_get_2048/{tasks}_tasks: runtime threads' CPU per call, µs: AsyncClient {}; raw reqwest {}; SessionMiddleware {}",

@@ -25,6 +25,24 @@ pub fn spread(values: &mut [f64]) -> String {
     )
 }
 
+/// The 95 % confidence interval of the median of `values`, sorted in
+/// place: the order statistics around the middle that bound it whatever
+/// the distribution (ranks n/2 ∓ 0.98·√n, the normal approximation of the
+/// binomial).
+#[allow(dead_code)] // Only the async benchmark pairs enough rounds for it.
+pub fn median_interval(values: &mut [f64]) -> String {
+    values.sort_by(f64::total_cmp);
+    let n = values.len() as f64;
+    let reach = 0.98 * n.sqrt();
+    let rank = |at: f64| (at.max(0.0) as usize).min(values.len() - 1);
+    format!(
+        "median {:.3}, 95 % interval of the median {:.3}-{:.3}",
+        values[rank((n - 1.0) / 2.0)],
+        values[rank((n / 2.0 - reach).floor())],
+        values[rank((n / 2.0 + reach).ceil())],
+    )
+}
+
 /// A sandbox on loopback whose tokens and login rate limit never get in
 /// the way of a measurement.
 #[allow(dead_code)] // The store benchmark wants Currencycloud's own idle timeout.
