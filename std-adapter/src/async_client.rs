@@ -30,7 +30,9 @@ use authsession_core::{
     StepUpState, Ticket,
 };
 
-use crate::client::{Answered, Call, Client, ClientBuilder, Exchanging, GrantStep, Shared};
+#[cfg(feature = "store")]
+use crate::client::Answered;
+use crate::client::{Call, Client, ClientBuilder, Exchanging, GrantStep, Shared};
 use crate::error::Error;
 use crate::reqwest_exchange::{BlockingBridge, ReqwestExchange};
 use crate::step_up::{AsyncStepUp, StepUpAnswer};

@@ -100,11 +100,11 @@ impl<P: Provider> Client<P> {
                         if let StepUpAnswer::Code(mut code) = answer {
                             code.zeroize();
                         }
-                        return Err(Error::StepUpFailed(last_refusal.unwrap_or(
+                        return Err(Error::StepUpFailed(Box::new(last_refusal.unwrap_or(
                             authsession_core::Error::Unsupported {
                                 what: "the step-up callback's answer",
                             },
-                        )));
+                        ))));
                     }
                 },
             };
@@ -129,21 +129,21 @@ impl<P: Provider> Client<P> {
                     last_refusal = Some(error);
                     prompt = Some(next);
                 }
-                CallAnswer::Refused(error) => return Err(Error::Api(error)),
+                CallAnswer::Refused(error) => return Err(Error::Api(Box::new(error))),
                 // Not about the challenge: the call's own answer.
                 _ => {
                     return match answered.fatal {
-                        Some(error) => Err(Error::Api(error)),
+                        Some(error) => Err(Error::Api(Box::new(error))),
                         None => Ok(answered.response),
                     };
                 }
             }
         }
-        Err(Error::StepUpFailed(last_refusal.unwrap_or(
+        Err(Error::StepUpFailed(Box::new(last_refusal.unwrap_or(
             authsession_core::Error::Unsupported {
                 what: "more step-up prompts",
             },
-        )))
+        ))))
     }
 
     /// Validates the call's data, which sends the user a new code when
@@ -157,7 +157,7 @@ impl<P: Provider> Client<P> {
         add_headers(&mut extra, &challenge.validate_headers())?;
         let answered = self.send_call(validate, &extra)?;
         if let Some(error) = answered.fatal {
-            return Err(Error::Api(error));
+            return Err(Error::Api(Box::new(error)));
         }
         if !is_success(answered.response.status().as_u16()) {
             return Ok(Validation::Refused(answered.response));
@@ -165,7 +165,7 @@ impl<P: Provider> Client<P> {
         match challenge.read_validation(&HttpResponse(&answered.response)) {
             Ok(Validated::CodeSent(prompt)) => Ok(Validation::Go(Some(prompt))),
             Ok(_) => Ok(Validation::Go(None)),
-            Err(error) => Err(Error::StepUpFailed(error)),
+            Err(error) => Err(Error::StepUpFailed(Box::new(error))),
         }
     }
 

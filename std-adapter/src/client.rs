@@ -159,7 +159,7 @@ impl Answered {
     /// What the caller of `send` gets: the answer, or the session's error.
     pub(crate) fn into_result(self) -> Result<http::Response<Vec<u8>>, Error> {
         match self.fatal {
-            Some(error) => Err(Error::Api(error)),
+            Some(error) => Err(Error::Api(Box::new(error))),
             None => Ok(self.response),
         }
     }
@@ -726,10 +726,12 @@ impl<P: Provider> Client<P> {
         if shared.give_ups != give_ups_seen {
             return Err(shared
                 .unanswered()
-                .unwrap_or_else(|| Error::GaveUp(last_error(&shared.session))));
+                .unwrap_or_else(|| Error::GaveUp(Box::new(last_error(&shared.session)))));
         }
         match not_ready {
-            NotReady::Rejected => return Err(Error::Rejected(last_error(&shared.session))),
+            NotReady::Rejected => {
+                return Err(Error::Rejected(Box::new(last_error(&shared.session))));
+            }
             NotReady::StepUpRequired | NotReady::SteppingUp => {
                 return Err(Error::StepUpRequired);
             }

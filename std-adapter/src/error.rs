@@ -26,6 +26,11 @@ use authsession_core::{Level, StepUpRefused};
 ///
 /// The configuration errors ([`Error::is_config`]) are the program's to
 /// fix; the others are the API's answers or the network's failures.
+///
+/// The session's errors inside it are boxed: they hold the server's text
+/// inline (the core has no heap), and every `Result` of a call would
+/// otherwise carry their half a kilobyte. [`Error::api_error`] reaches the
+/// API's answer through the box.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
@@ -38,12 +43,12 @@ pub enum Error {
     /// The API refused the credentials. The client does not try again by
     /// itself; give it new credentials or call
     /// [`Client::login`](crate::Client::login).
-    Rejected(authsession_core::Error),
+    Rejected(Box<authsession_core::Error>),
     /// Logins kept failing for passing reasons (statuses such as `503`,
     /// answers the session could not use) and the session stopped trying;
     /// the last failure is inside. Logins that got no answer at all end in
     /// [`Error::Transport`] instead.
-    GaveUp(authsession_core::Error),
+    GaveUp(Box<authsession_core::Error>),
     /// The API asked us to slow down; try again after `retry_after`.
     RateLimited {
         /// How long to wait.
@@ -54,7 +59,7 @@ pub enum Error {
     StepUpRequired,
     /// Step-up failed: a wrong code too often, an expired code, or the API
     /// wants a new login first. The API's answer is inside.
-    StepUpFailed(authsession_core::Error),
+    StepUpFailed(Box<authsession_core::Error>),
     /// The user (or the program) declined to step up.
     StepUpDeclined,
     /// The session refused a step-up action before sending anything: a
@@ -76,7 +81,7 @@ pub enum Error {
     /// call went: it was not sent.
     Abandoned,
     /// The API answered with an error the session cannot fix.
-    Api(authsession_core::Error),
+    Api(Box<authsession_core::Error>),
     /// The base URL given to the builder is missing or not allowed.
     BaseUrl(BaseUrlError),
     /// A request's path or URL is not allowed: it would carry the token
@@ -169,7 +174,7 @@ impl std::error::Error for Error {
             Error::Rejected(error)
             | Error::GaveUp(error)
             | Error::StepUpFailed(error)
-            | Error::Api(error) => Some(error),
+            | Error::Api(error) => Some(&**error),
             #[cfg(feature = "store")]
             Error::Store(error) => Some(error.as_ref()),
             // `StepUpRefused` is a reason, not an error type; the
@@ -182,28 +187,37 @@ impl std::error::Error for Error {
 impl Error {
     /// The HTTP status of the API's answer behind this error, if any.
     pub fn status(&self) -> Option<u16> {
-        match self {
-            Error::Rejected(error)
-            | Error::GaveUp(error)
-            | Error::Api(error)
-            | Error::StepUpFailed(error) => match error {
-                authsession_core::Error::Api(api) => Some(api.status),
-                authsession_core::Error::Malformed { status, .. } => Some(*status),
-                _ => None,
-            },
+        match self.core_error()? {
+            authsession_core::Error::Api(api) => Some(api.status),
+            authsession_core::Error::Malformed { status, .. } => Some(*status),
             _ => None,
         }
     }
 
     /// The API's error code behind this error (`auth_failed`), if any.
     pub fn api_code(&self) -> Option<&str> {
+        self.api_error()
+            .map(|api| api.code.as_str())
+            .filter(|code| !code.is_empty())
+    }
+
+    /// The API's answer behind this error (its status, code, message and
+    /// request id), if it is one: a refused login, a failed step-up, or a
+    /// call the session judged fatal.
+    pub fn api_error(&self) -> Option<&authsession_core::ApiError> {
+        match self.core_error()? {
+            authsession_core::Error::Api(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The session's error inside this one, if any.
+    fn core_error(&self) -> Option<&authsession_core::Error> {
         match self {
-            Error::Rejected(authsession_core::Error::Api(api))
-            | Error::GaveUp(authsession_core::Error::Api(api))
-            | Error::StepUpFailed(authsession_core::Error::Api(api))
-            | Error::Api(authsession_core::Error::Api(api)) => {
-                Some(api.code.as_str()).filter(|code| !code.is_empty())
-            }
+            Error::Rejected(error)
+            | Error::GaveUp(error)
+            | Error::StepUpFailed(error)
+            | Error::Api(error) => Some(error),
             _ => None,
         }
     }
@@ -466,5 +480,21 @@ mod tests {
             }
             .is_config()
         );
+    }
+
+    #[test]
+    fn an_error_is_small_enough_to_move_cheaply() {
+        // Every call's `Result` is moved through several futures' states.
+        assert!(std::mem::size_of::<Error>() <= 64);
+    }
+
+    #[test]
+    fn the_apis_answer_is_reached_through_the_box() {
+        let api = authsession_core::ApiError::status(403);
+        let error = Error::Rejected(Box::new(authsession_core::Error::Api(api)));
+        assert_eq!(error.api_error().map(|api| api.status), Some(403));
+        assert_eq!(error.status(), Some(403));
+        assert!(std::error::Error::source(&error).is_some());
+        assert_eq!(Error::TokenRefused.api_error(), None);
     }
 }

@@ -234,7 +234,9 @@ impl<P: Provider> Client<P> {
                 return Ok(());
             }
             let Some(prompt) = prompt else {
-                return Err(Error::StepUpFailed(last_error(&self.lock().session)));
+                return Err(Error::StepUpFailed(Box::new(last_error(
+                    &self.lock().session,
+                ))));
             };
             tracing::info!(
                 provider = P::NAME,
@@ -274,14 +276,18 @@ impl<P: Provider> Client<P> {
                         PromptReason::CodeRefused | PromptReason::CodeExpired
                     ) =>
                 {
-                    return Err(Error::StepUpFailed(last_error(&self.lock().session)));
+                    return Err(Error::StepUpFailed(Box::new(last_error(
+                        &self.lock().session,
+                    ))));
                 }
                 (StepUpAnswer::Declined, _) => return Err(Error::StepUpDeclined),
                 // A code for an expired challenge, or an answer that does
                 // not fit the channel: the challenge is over.
                 (answer, _) => {
                     tracing::warn!(provider = P::NAME, ?answer, reason = ?prompt.reason, "the step-up callback's answer does not fit the challenge");
-                    return Err(Error::StepUpFailed(last_error(&self.lock().session)));
+                    return Err(Error::StepUpFailed(Box::new(last_error(
+                        &self.lock().session,
+                    ))));
                 }
             }
         }
@@ -289,7 +295,7 @@ impl<P: Provider> Client<P> {
         let shared = self.lock();
         match shared.session.step_up_state() {
             StepUpState::SteppedUp => Ok(()),
-            _ => Err(Error::StepUpFailed(last_error(&shared.session))),
+            _ => Err(Error::StepUpFailed(Box::new(last_error(&shared.session)))),
         }
     }
 
@@ -319,7 +325,9 @@ impl<P: Provider> Client<P> {
                 Err(other) => return Err(Error::StepUpRefused(other)),
             }
         }
-        Err(Error::StepUpFailed(last_error(&self.lock().session)))
+        Err(Error::StepUpFailed(Box::new(last_error(
+            &self.lock().session,
+        ))))
     }
 
     /// Whether the challenge just sent was refused with `RETRY_IN_15SEC`.

@@ -465,7 +465,8 @@ fn a_wrong_secret_is_refused_once_and_never_retried() {
     let client = client_with(&sandbox, "not-the-secret", config(3));
     for _ in 0..3 {
         match client.get(PARTNER) {
-            Err(Error::Rejected(authsession_core::Error::Api(error))) => {
+            Err(error @ Error::Rejected(_)) => {
+                let error = error.api_error().unwrap();
                 assert_eq!(error.status, 401);
                 assert_eq!(error.code, "AuthenticationError");
                 assert_eq!(error.reason, "AccessKeyUnauthorized");

@@ -213,9 +213,8 @@ fn declining_after_a_refused_code_gives_the_servers_refusal() {
 
     let error = pay(&client, &payment("250.00", "INV-6")).unwrap_err();
 
-    let Error::StepUpFailed(authsession_core::Error::Api(api)) = &error else {
-        panic!("{error:?}");
-    };
+    assert!(matches!(error, Error::StepUpFailed(_)), "{error:?}");
+    let api = error.api_error().unwrap();
     assert_eq!(
         api.kind,
         ErrorKind::PaymentSca(PaymentScaError::CodeRefused)
@@ -293,9 +292,8 @@ fn sca_401s_never_cause_a_login() {
     .build()
     .unwrap();
     let error = pay(&bare, &payment("250.00", "INV-9")).unwrap_err();
-    let Error::Api(authsession_core::Error::Api(api)) = &error else {
-        panic!("{error:?}");
-    };
+    assert!(matches!(error, Error::Api(_)), "{error:?}");
+    let api = error.api_error().unwrap();
     assert_eq!(api.kind, ErrorKind::PaymentSca(PaymentScaError::Required));
 
     // A wrong code: `401 x-sca-token`, then the right one.

@@ -59,7 +59,7 @@ fn a_jwt_that_lapses_on_arrival_costs_max_attempts_logins_not_a_storm() {
     let error = client.get("/partners/me").unwrap_err();
 
     assert!(
-        matches!(error, Error::GaveUp(CoreError::TokenLapsedOnArrival)),
+        matches!(error, Error::GaveUp(ref why) if matches!(**why, CoreError::TokenLapsedOnArrival)),
         "{error:?}"
     );
     let attempts = u64::from(Config::default().max_attempts);
@@ -182,7 +182,8 @@ fn a_login_200_with_an_unusable_token_costs_one_login_until_the_caller_asks() {
         assert!(
             matches!(
                 error,
-                Error::Rejected(CoreError::UnusableToken(TokenProblem::NotHeaderSafe))
+                Error::Rejected(ref why)
+                    if matches!(**why, CoreError::UnusableToken(TokenProblem::NotHeaderSafe))
             ),
             "{error:?}"
         );

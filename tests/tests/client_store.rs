@@ -141,7 +141,8 @@ fn a_refused_key_is_tried_once_for_the_whole_fleet() {
                 assert!(
                     matches!(
                         error,
-                        Error::Rejected(authsession_core::Error::RefusedByFleet)
+                        Error::Rejected(ref why)
+                            if matches!(**why, authsession_core::Error::RefusedByFleet)
                     ),
                     "{error:?}"
                 );

@@ -77,7 +77,8 @@ fn a_user_with_two_identities_and_none_configured_is_a_clear_error_never_retried
     assert!(
         matches!(
             error,
-            Error::Rejected(authsession_core::Error::AmbiguousIdentity { count: 2 })
+            Error::Rejected(ref why)
+                if matches!(**why, authsession_core::Error::AmbiguousIdentity { count: 2 })
         ),
         "{error:?}"
     );

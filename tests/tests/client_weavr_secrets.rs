@@ -121,7 +121,8 @@ fn nothing_printed_holds_the_api_key_the_password_a_token_or_the_code() {
     assert_eq!(api_error(&errors[3]).kind, ErrorKind::PasswordExpired);
     assert!(matches!(
         errors[4],
-        Error::Rejected(authsession_core::Error::AmbiguousIdentity { .. })
+        Error::Rejected(ref why)
+            if matches!(**why, authsession_core::Error::AmbiguousIdentity { .. })
     ));
     assert_eq!(api_error(&errors[5]).status, 403);
     assert_eq!(api_error(&errors[7]).status, 423);

@@ -192,12 +192,9 @@ pub fn weavr_counts(sandbox: &Sandbox) -> [u64; 4] {
 
 /// The API error inside a client error.
 pub fn api_error(error: &Error) -> &authsession_core::ApiError {
-    match error {
-        Error::Rejected(authsession_core::Error::Api(api))
-        | Error::StepUpFailed(authsession_core::Error::Api(api))
-        | Error::Api(authsession_core::Error::Api(api)) => api,
-        other => panic!("no API error in {other:?}"),
-    }
+    error
+        .api_error()
+        .unwrap_or_else(|| panic!("no API error in {error:?}"))
 }
 
 // ---- what the tap saw ----
