@@ -34,7 +34,7 @@ use authsession_core::{
 use crate::client::Answered;
 use crate::client::{Call, Client, ClientBuilder, Exchanging, GrantStep, Shared};
 use crate::error::Error;
-use crate::reqwest_exchange::{BlockingBridge, ReqwestExchange};
+use crate::reqwest_exchange::{BlockingBridge, Origin, ReqwestExchange};
 use crate::step_up::{AsyncStepUp, StepUpAnswer};
 
 /// A thread-safe async API client that keeps one session alive, for tokio
@@ -57,6 +57,8 @@ use crate::step_up::{AsyncStepUp, StepUpAnswer};
 pub struct AsyncClient<P: SendProvider> {
     pub(crate) inner: Arc<Client<P>>,
     http: ReqwestExchange,
+    /// The base URL's origin, which every call's URL is set on.
+    origin: Option<Origin>,
     pub(crate) body_limit: u64,
     /// Shared by the clones: the last one dropped drops it, and it closes
     /// the session (when the builder said so). Never read: it acts on drop.
@@ -97,6 +99,7 @@ impl<P: SendProvider> Clone for AsyncClient<P> {
         AsyncClient {
             inner: Arc::clone(&self.inner),
             http: self.http.clone(),
+            origin: self.origin.clone(),
             body_limit: self.body_limit,
             logout_on_drop: self.logout_on_drop.clone(),
         }
@@ -151,6 +154,7 @@ impl<P: SendProvider> ClientBuilder<P> {
                     inner: Arc::clone(&inner),
                 })
             }),
+            origin: Origin::of(&inner.transport.base),
             inner,
             http,
             body_limit,
@@ -370,7 +374,12 @@ impl<P: SendProvider> AsyncClient<P> {
                 continue;
             };
             let response = (self.http)
-                .send_call(&call.as_call(), grant, self.body_limit)
+                .send_call(
+                    &call.as_call(),
+                    grant,
+                    self.body_limit,
+                    self.origin.as_ref(),
+                )
                 .await?;
             let judged = self.judge(ticket, response, &mut rounds)?;
             match judged {

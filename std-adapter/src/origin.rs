@@ -132,6 +132,11 @@ impl BaseUrl {
             .all(|expected| resolved.next() == Some(expected))
     }
 
+    /// The base URL's scheme and authority: those of every URL it joins.
+    pub(crate) fn origin(&self) -> (&Scheme, &Authority) {
+        (&self.scheme, &self.authority)
+    }
+
     /// The base URL as text.
     pub(crate) fn as_string(&self) -> String {
         format!("{}://{}{}", self.scheme, self.authority, self.prefix)
