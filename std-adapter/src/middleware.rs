@@ -34,6 +34,7 @@ use crate::async_client::{AsyncClient, SendProvider};
 use crate::client::Answered;
 use crate::error::Error;
 use crate::reqwest_exchange::read_whole;
+use crate::transport::put_grant;
 
 /// The session of an [`AsyncClient`] as a middleware: see
 /// [`AsyncClient::middleware`].
@@ -83,12 +84,17 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
         let inner = &self.client.inner;
-        if inner.transport.base.join(request.url().as_str()).is_err() {
+        let Ok(joined) = inner.transport.base.join(request.url().as_str()) else {
             return next.run(request, extensions).await;
-        }
+        };
         let level = extensions.get::<Level>().copied().unwrap_or(Level::User);
-        if self.has_its_own_challenge(&request) {
-            return self.send_challenged(level, request).await;
+        // A challenge of the request's own (a Currencycloud payment with
+        // SCA) takes the client's flow for it. That flow, the step-up and
+        // the logout are boxed futures of their own, as in the async
+        // client: the future of every request stays small (async_trait
+        // boxes it, and it is copied as it is).
+        if inner.call_step_up(request.method(), &joined).is_some() {
+            return Box::pin(self.send_challenged(level, request)).await;
         }
         let mut rounds = CallRounds::new(inner.step_up.is_some());
         // Kept for a replay while its body can be cloned.
@@ -96,7 +102,7 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
         loop {
             let (grant, ticket) = match self.client.await_grant(level).await {
                 Err(Error::StepUpRequired) if rounds.step_up_before_sending() => {
-                    self.client.step_up().await.map_err(failure)?;
+                    Box::pin(self.client.step_up()).await.map_err(failure)?;
                     continue;
                 }
                 granted => granted.map_err(failure)?,
@@ -111,18 +117,21 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
                 }
                 None => request,
             };
-            attempt.headers_mut().extend(grant);
+            put_grant(attempt.headers_mut(), grant);
             let started = Instant::now();
             let response = next.clone().run(attempt, extensions).await?;
             let url = response.url().clone();
-            if inner.transport.base.join(url.as_str()).is_err() {
+            // The answer's URL is the request's unless a redirect was
+            // followed (the kept copy has the request's).
+            let redirected = kept.as_ref().is_none_or(|kept| *kept.url() != url);
+            if redirected && inner.transport.base.join(url.as_str()).is_err() {
                 // The client below followed a redirect to another origin,
                 // and the token went with it: it must not serve again.
                 tracing::warn!(
                     provider = P::NAME,
                     "a redirect carried the token to another origin: logging out"
                 );
-                let _ = self.client.logout().await;
+                let _ = Box::pin(self.client.logout()).await;
                 return Err(failure(Error::Config(
                     "the reqwest client under the middleware followed a redirect to another \
                      origin with the token (the session was closed): build it with \
@@ -144,7 +153,7 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
                 NextRound::Replay => {
                     tracing::info!(provider = P::NAME, "token refused: replaying after login");
                 }
-                NextRound::StepUp => self.client.step_up().await.map_err(failure)?,
+                NextRound::StepUp => Box::pin(self.client.step_up()).await.map_err(failure)?,
                 NextRound::Finish => {
                     return inner
                         .finish(verdict, response)
@@ -158,17 +167,6 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
 }
 
 impl<P: SendProvider> SessionMiddleware<P> {
-    /// Whether the provider asks `request` a challenge of its own (a
-    /// Currencycloud payment with SCA).
-    fn has_its_own_challenge(&self, request: &reqwest::Request) -> bool {
-        let inner = &self.client.inner;
-        inner
-            .transport
-            .base
-            .join(request.url().as_str())
-            .is_ok_and(|url| inner.call_step_up(request.method(), &url).is_some())
-    }
-
     /// A request with its own challenge goes through the client's flow for
     /// it (validate, the user's code, the call) on the client's own reqwest
     /// client, not down the middleware stack: it is several requests.

@@ -223,6 +223,24 @@ impl GrantHeaders {
     }
 }
 
+/// Puts the `grant`'s headers on `headers`, each replacing the headers of
+/// its name, as `extend` does but without its reserving room for the grant
+/// alone: into an empty map (a request built with reqwest's builder), the
+/// first insert makes room for the headers reqwest adds after it, instead
+/// of the map growing twice more.
+pub(crate) fn put_grant(headers: &mut http::HeaderMap, grant: http::HeaderMap) {
+    let mut name = None;
+    for (next, value) in grant {
+        // A name comes with its first value only.
+        if let Some(next) = next {
+            headers.insert(&next, value);
+            name = Some(next);
+        } else if let Some(name) = &name {
+            headers.append(name, value);
+        }
+    }
+}
+
 /// Bytes handed to the `http` crate or an HTTP library (a request body, a
 /// header value), wiped when the last holder lets them go.
 pub(crate) struct WipedOnDrop(pub(crate) Vec<u8>);
@@ -252,5 +270,32 @@ impl Response for HttpResponse<'_> {
     }
     fn body(&self) -> &[u8] {
         self.0.body()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderMap;
+    use http::header::{ACCEPT, AUTHORIZATION};
+
+    use super::*;
+
+    #[test]
+    fn a_grant_replaces_the_headers_of_its_names_and_keeps_the_rest() {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer old"));
+        let mut grant = HeaderMap::new();
+        grant.insert(AUTHORIZATION, HeaderValue::from_static("Bearer new"));
+        grant.append("x-grant", HeaderValue::from_static("one"));
+        grant.append("x-grant", HeaderValue::from_static("two"));
+
+        put_grant(&mut headers, grant);
+
+        assert_eq!(headers[ACCEPT], "application/json");
+        let authorization: Vec<_> = headers.get_all(AUTHORIZATION).iter().collect();
+        assert_eq!(authorization, ["Bearer new"]);
+        let values: Vec<_> = headers.get_all("x-grant").iter().collect();
+        assert_eq!(values, ["one", "two"]);
     }
 }
