@@ -32,23 +32,20 @@
 #[allow(dead_code)]
 mod support;
 
+mod async_sides;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use authsession_core::providers::{Currencycloud, CurrencycloudCredentials};
-use authsession_sandbox::{CURRENCYCLOUD_API_KEY, CURRENCYCLOUD_LOGIN_ID};
-use authsession_std::{AsyncClient, Client};
+use async_sides::{Sides, WAYS, Way};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use reqwest_middleware::ClientWithMiddleware;
 use support::{median_interval, spread};
 use tokio::runtime::Runtime;
 
 /// Requests in one measured round (a multiple of every task count).
 const REQUESTS: usize = 2_048;
-/// A call that needs the token.
-const PATH: &str = "/v2/accounts/current";
 /// Concurrent tasks the calls of a round are spread over.
 const TASKS: [usize; 2] = [1, 64];
 /// Rounds behind the printed throughput ratios, for `tasks` tasks: enough
@@ -67,123 +64,6 @@ fn pairs(tasks: usize) -> usize {
 /// enough that their start and end weigh little.
 fn block(tasks: usize) -> usize {
     if tasks == 1 { 64 } else { 512 }
-}
-
-/// The three ways a call is made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Way {
-    Client,
-    Raw,
-    Middleware,
-}
-
-const WAYS: [Way; 3] = [Way::Client, Way::Raw, Way::Middleware];
-
-impl Way {
-    fn name(self) -> &'static str {
-        match self {
-            Way::Client => "authsession AsyncClient",
-            Way::Raw => "raw reqwest",
-            Way::Middleware => "SessionMiddleware",
-        }
-    }
-}
-
-/// Everything a call needs, on every side.
-struct Sides {
-    client: AsyncClient<Currencycloud>,
-    middleware: ClientWithMiddleware,
-    raw: reqwest::Client,
-    url: String,
-    token: String,
-}
-
-impl Sides {
-    /// One call, its status checked and its whole body read; the body's
-    /// length.
-    async fn get(&self, way: Way) -> usize {
-        match way {
-            Way::Client => {
-                let response = self.client.get(PATH).await.unwrap();
-                assert_eq!(response.status(), 200);
-                response.body().len()
-            }
-            Way::Raw => {
-                let response = self
-                    .raw
-                    .get(&self.url)
-                    .header("X-Auth-Token", &self.token)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 200);
-                response.bytes().await.unwrap().len()
-            }
-            Way::Middleware => {
-                let response = self.middleware.get(&self.url).send().await.unwrap();
-                assert_eq!(response.status(), 200);
-                response.bytes().await.unwrap().len()
-            }
-        }
-    }
-}
-
-/// The reqwest client `AsyncClient` builds for itself (see
-/// `reqwest_exchange.rs`), built by hand with the builder's default
-/// timeouts: the two differ only in who puts the token on the request.
-fn raw_client() -> reqwest::Client {
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    })
-    .with_no_client_auth();
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(40))
-        .user_agent(concat!("authsession/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap()
-}
-
-/// `value` as a urlencoded form value.
-fn form_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| {
-            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-                char::from(byte).to_string()
-            } else {
-                format!("%{byte:02X}")
-            }
-        })
-        .collect()
-}
-
-/// Logs in once with a raw request, as a program without authsession
-/// would, and returns the token.
-async fn raw_login(raw: &reqwest::Client, base: &str) -> String {
-    let form = format!(
-        "login_id={}&api_key={}",
-        form_value(CURRENCYCLOUD_LOGIN_ID),
-        form_value(CURRENCYCLOUD_API_KEY)
-    );
-    let response = raw
-        .post(format!("{base}/v2/authenticate/api"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
-    body["auth_token"].as_str().unwrap().to_owned()
 }
 
 /// Makes `requests` calls the `way` given, spread over `tasks` tasks of
@@ -323,28 +203,7 @@ fn bench_async_client(c: &mut Criterion) {
         .build()
         .unwrap();
 
-    let credentials =
-        CurrencycloudCredentials::new(CURRENCYCLOUD_LOGIN_ID, CURRENCYCLOUD_API_KEY).unwrap();
-    let client = {
-        let _runtime = runtime.enter();
-        Client::builder(Currencycloud::default(), credentials)
-            .base_url(&base)
-            .build_async()
-            .unwrap()
-    };
-    runtime.block_on(client.login()).unwrap();
-    let middleware = reqwest_middleware::ClientBuilder::new(client.reqwest_client())
-        .with(client.middleware())
-        .build();
-    let raw = raw_client();
-    let token = runtime.block_on(raw_login(&raw, &base));
-    let sides = Arc::new(Sides {
-        client,
-        middleware,
-        raw,
-        url: format!("{base}{PATH}"),
-        token,
-    });
+    let sides = Arc::new(runtime.block_on(Sides::start(&base)));
     // The two logins, before anything is measured.
     assert_eq!(sandbox.counters().logins, 2);
 
