@@ -20,7 +20,7 @@
 //! tasks meet an expired token, one login goes out.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant as StdInstant};
@@ -200,11 +200,17 @@ impl<P: Provider> Drop for Handoff<P> {
     }
 }
 
-/// What a call's look at the session came to.
-enum CallLook<P: Provider> {
-    Looked(Looked<P>),
-    /// The session must be stepped up before the call can go.
-    StepUpRequired,
+/// A call's wait for its grant, boxed: only calls that must wait pay for
+/// its future.
+type Waiting<'a> =
+    Pin<Box<dyn Future<Output = Result<(http::HeaderMap, Ticket), Error>> + Send + 'a>>;
+
+/// What a call's first look at the session leaves it to do.
+enum FirstLook<'a> {
+    /// Go with this grant, or not (a step-up to make first, an error).
+    Granted(Result<(http::HeaderMap, Ticket), Error>),
+    /// Wait for the grant: a session request to send, a change to see.
+    Waiting(Waiting<'a>),
     /// The call has a challenge of its own.
     Challenged(CallStepUp),
 }
@@ -349,46 +355,55 @@ impl<P: SendProvider> AsyncClient<P> {
     /// The usual call finds its grant at the first look and goes. The
     /// waits, the session's requests and the step-up are boxed futures of
     /// their own, and what is decided between two `.await`s is decided in
-    /// plain functions, so that the future of every call stays small (it
-    /// is moved whole at each `.await` above it).
-    async fn dispatch(&self, call: Dispatched) -> Result<http::Response<Vec<u8>>, Error> {
-        let mut rounds = CallRounds::new(self.inner.step_up.is_some());
-        let mut first_round = true;
-        loop {
-            let started = StdInstant::now();
-            let mut give_ups_seen = None;
-            let looked = self.look_at_call(&call, first_round, started, &mut give_ups_seen)?;
-            first_round = false;
-            let granted = match looked {
-                CallLook::Looked(Looked::Granted(headers, ticket)) => Ok((headers, ticket)),
-                CallLook::Looked(looked) => {
-                    Box::pin(self.await_looked(call.level, started, give_ups_seen, looked)).await
+    /// plain functions, so that the future of every call stays small: it
+    /// is written whole into its task at each call, and on a
+    /// multi-threaded runtime the task's memory moves between cores. (An
+    /// `async` block rather than an `async fn`, whose state would hold
+    /// `call` twice; no value lives across an `.await` it is not needed
+    /// at.)
+    fn dispatch(
+        &self,
+        call: Dispatched,
+    ) -> impl Future<Output = Result<http::Response<Vec<u8>>, Error>> + '_ {
+        async move {
+            let mut rounds = CallRounds::new(self.inner.step_up.is_some());
+            let mut first_round = true;
+            // Each round until the answer, or until the call's own
+            // challenge takes another way.
+            let challenge = loop {
+                let granted = match self.look_at_call(&call, first_round)? {
+                    FirstLook::Granted(granted) => granted,
+                    FirstLook::Waiting(waiting) => waiting.await,
+                    FirstLook::Challenged(challenge) => break challenge,
+                };
+                first_round = false;
+                let Some((grant, ticket)) = step_up_first(granted, &mut rounds)? else {
+                    Box::pin(self.step_up()).await?;
+                    continue;
+                };
+                let response = {
+                    let answer = self.http.send_call(
+                        &call.as_call(),
+                        grant,
+                        self.body_limit,
+                        self.origin.as_ref(),
+                    )?;
+                    answer
                 }
-                CallLook::StepUpRequired => Err(Error::StepUpRequired),
-                CallLook::Challenged(challenge) => {
-                    return Box::pin(self.send_challenged(call, challenge)).await;
-                }
-            };
-            let Some((grant, ticket)) = step_up_first(granted, &mut rounds)? else {
-                Box::pin(self.step_up()).await?;
-                continue;
-            };
-            let response = (self.http)
-                .send_call(
-                    &call.as_call(),
-                    grant,
-                    self.body_limit,
-                    self.origin.as_ref(),
-                )
                 .await?;
-            let judged = self.judge(ticket, response, &mut rounds)?;
-            match judged {
-                Judged::Answer(response) => return Ok(response),
-                Judged::StepUp => Box::pin(self.step_up()).await?,
-                Judged::Replay => {
-                    tracing::info!(provider = P::NAME, "token refused: replaying after login");
+                let step_up = match self.judge(ticket, response, &mut rounds)? {
+                    Judged::Answer(response) => return Ok(response),
+                    Judged::StepUp => true,
+                    Judged::Replay => {
+                        tracing::info!(provider = P::NAME, "token refused: replaying after login");
+                        false
+                    }
+                };
+                if step_up {
+                    Box::pin(self.step_up()).await?;
                 }
-            }
+            };
+            Box::pin(self.send_challenged(call, challenge)).await
         }
     }
 
@@ -396,22 +411,29 @@ impl<P: SendProvider> AsyncClient<P> {
     /// lock, the provider's probe for a challenge of the call's own (a
     /// payment with SCA), which takes another way before the session is
     /// asked for anything.
-    fn look_at_call(
-        &self,
-        call: &Dispatched,
-        first_round: bool,
-        started: StdInstant,
-        give_ups_seen: &mut Option<u64>,
-    ) -> Result<CallLook<P>, Error> {
+    fn look_at_call(&self, call: &Dispatched, first_round: bool) -> Result<FirstLook<'_>, Error> {
+        let started = StdInstant::now();
+        let mut give_ups_seen = None;
         let mut shared = self.inner.lock();
         if first_round && let Some(challenge) = shared.call_step_up(&call.method, &call.url) {
-            return Ok(CallLook::Challenged(challenge));
+            return Ok(FirstLook::Challenged(challenge));
         }
-        match self.look(&mut shared, call.level, started, give_ups_seen) {
-            Ok(looked) => Ok(CallLook::Looked(looked)),
-            Err(Error::StepUpRequired) => Ok(CallLook::StepUpRequired),
-            Err(error) => Err(error),
-        }
+        Ok(
+            match self.look(&mut shared, call.level, started, &mut give_ups_seen) {
+                Ok(Looked::Granted(headers, ticket)) => FirstLook::Granted(Ok((headers, ticket))),
+                Ok(looked) => {
+                    drop(shared);
+                    let level = call.level;
+                    FirstLook::Waiting(Box::pin(self.await_looked(
+                        level,
+                        started,
+                        give_ups_seen,
+                        looked,
+                    )))
+                }
+                Err(error) => FirstLook::Granted(Err(error)),
+            },
+        )
     }
 
     /// The session's verdict on a call's answer, and what the rounds make

@@ -68,19 +68,22 @@ impl ReqwestExchange {
         if let Some(within) = within {
             *outgoing.timeout_mut() = Some(within);
         }
-        self.execute(outgoing, body_limit, started).await
+        answer(self.client.execute(outgoing), body_limit, started).await
     }
 
-    /// Sends `call` with the headers of its grant and reads the whole
-    /// answer, up to `body_limit`, within the client's timeouts. Its URL
-    /// is set on `origin`'s, if given.
-    pub(crate) async fn send_call(
+    /// Hands `call`, with the headers of its grant, to reqwest, and
+    /// returns the future of its whole answer, read up to `body_limit`
+    /// within the client's timeouts. Its URL is set on `origin`'s, if
+    /// given. What building the request needs is not kept in the future:
+    /// a call's future is written whole into its task at every call, and
+    /// on a multi-threaded runtime the task's memory moves between cores.
+    pub(crate) fn send_call(
         &self,
         call: &Call<'_>,
         grant: http::HeaderMap,
         body_limit: u64,
         origin: Option<&Origin>,
-    ) -> Result<http::Response<Vec<u8>>, Error> {
+    ) -> Result<impl Future<Output = Result<http::Response<Vec<u8>>, Error>> + use<>, Error> {
         let started = Instant::now();
         let headers = call.headers_with(&http::HeaderMap::new(), grant);
         let outgoing = self.outgoing(
@@ -90,22 +93,7 @@ impl ReqwestExchange {
             call.body.to_vec(),
             started,
         )?;
-        self.execute(outgoing, body_limit, started).await
-    }
-
-    /// Sends `outgoing` and reads the whole answer.
-    async fn execute(
-        &self,
-        outgoing: reqwest::Request,
-        body_limit: u64,
-        started: Instant,
-    ) -> Result<http::Response<Vec<u8>>, Error> {
-        let response = self
-            .client
-            .execute(outgoing)
-            .await
-            .map_err(|error| failed(error, started))?;
-        read_whole(response, body_limit, started).await
+        Ok(answer(self.client.execute(outgoing), body_limit, started))
     }
 
     /// The request as reqwest's (built before any `.await`: what building
@@ -222,6 +210,21 @@ fn uri_text<T: Default + std::fmt::Write>(uri: &http::Uri) -> Option<T> {
     Some(text)
 }
 
+/// The whole answer to a request reqwest was handed (`sent`) at
+/// `started`, its body read up to `body_limit`. (`async` blocks rather
+/// than `async fn`s here and in [`read_whole`]: an `async fn`'s state
+/// holds its arguments twice.)
+fn answer(
+    sent: impl Future<Output = Result<reqwest::Response, reqwest::Error>>,
+    body_limit: u64,
+    started: Instant,
+) -> impl Future<Output = Result<http::Response<Vec<u8>>, Error>> {
+    async move {
+        let response = sent.await.map_err(|error| failed(error, started))?;
+        read_whole(response, body_limit, started).await
+    }
+}
+
 /// reqwest's `error`, in an exchange that began at `started`.
 fn failed(error: reqwest::Error, started: Instant) -> Error {
     Error::Transport(from_reqwest(error, started.elapsed()))
@@ -230,37 +233,39 @@ fn failed(error: reqwest::Error, started: Instant) -> Error {
 /// The whole of `response`, its body read up to `body_limit` into memory
 /// that is wiped if the read fails halfway (`started`: when the exchange
 /// began, for the error).
-pub(crate) async fn read_whole(
+pub(crate) fn read_whole(
     mut response: reqwest::Response,
     body_limit: u64,
     started: Instant,
-) -> Result<http::Response<Vec<u8>>, Error> {
-    let room = response.content_length().unwrap_or(0).min(body_limit);
-    let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(room).unwrap_or(0)));
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|error| failed(error, started))?
-    {
-        let total = bytes.len().saturating_add(chunk.len());
-        if u64::try_from(total).unwrap_or(u64::MAX) > body_limit {
-            return Err(Error::Transport(TransportError::new(
-                TransportErrorKind::TooLarge,
-                started.elapsed(),
-                std::io::Error::other(format!(
-                    "the answer's body is larger than {body_limit} bytes"
-                )),
-            )));
+) -> impl Future<Output = Result<http::Response<Vec<u8>>, Error>> {
+    async move {
+        let room = response.content_length().unwrap_or(0).min(body_limit);
+        let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(room).unwrap_or(0)));
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| failed(error, started))?
+        {
+            let total = bytes.len().saturating_add(chunk.len());
+            if u64::try_from(total).unwrap_or(u64::MAX) > body_limit {
+                return Err(Error::Transport(TransportError::new(
+                    TransportErrorKind::TooLarge,
+                    started.elapsed(),
+                    std::io::Error::other(format!(
+                        "the answer's body is larger than {body_limit} bytes"
+                    )),
+                )));
+            }
+            // Room for the whole declared length was made: only an answer
+            // longer than it declared grows (and leaves a copy behind).
+            bytes.extend_from_slice(&chunk);
         }
-        // Room for the whole declared length was made: only an answer
-        // longer than it declared grows (and leaves a copy behind).
-        bytes.extend_from_slice(&chunk);
+        let mut answer = http::Response::new(std::mem::take(&mut *bytes));
+        *answer.status_mut() = response.status();
+        *answer.version_mut() = response.version();
+        *answer.headers_mut() = std::mem::take(response.headers_mut());
+        Ok(answer)
     }
-    let mut answer = http::Response::new(std::mem::take(&mut *bytes));
-    *answer.status_mut() = response.status();
-    *answer.version_mut() = response.version();
-    *answer.headers_mut() = std::mem::take(response.headers_mut());
-    Ok(answer)
 }
 
 /// The session's own requests from a blocking thread of the runtime: the
