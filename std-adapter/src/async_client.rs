@@ -361,6 +361,7 @@ impl<P: SendProvider> AsyncClient<P> {
     /// `async` block rather than an `async fn`, whose state would hold
     /// `call` twice; no value lives across an `.await` it is not needed
     /// at.)
+    #[allow(clippy::manual_async_fn)] // See above: `call` once.
     fn dispatch(
         &self,
         call: Dispatched,
@@ -371,7 +372,7 @@ impl<P: SendProvider> AsyncClient<P> {
             // Each round until the answer, or until the call's own
             // challenge takes another way.
             let challenge = loop {
-                let granted = match self.look_at_call(&call, first_round)? {
+                let granted = match self.look_at_call(&call, first_round) {
                     FirstLook::Granted(granted) => granted,
                     FirstLook::Waiting(waiting) => waiting.await,
                     FirstLook::Challenged(challenge) => break challenge,
@@ -381,14 +382,15 @@ impl<P: SendProvider> AsyncClient<P> {
                     Box::pin(self.step_up()).await?;
                     continue;
                 };
+                // In a block: the temporaries of the request's building
+                // end before the answer is awaited.
                 let response = {
-                    let answer = self.http.send_call(
+                    self.http.send_call(
                         &call.as_call(),
                         grant,
                         self.body_limit,
                         self.origin.as_ref(),
-                    )?;
-                    answer
+                    )?
                 }
                 .await?;
                 let step_up = match self.judge(ticket, response, &mut rounds)? {
@@ -411,29 +413,22 @@ impl<P: SendProvider> AsyncClient<P> {
     /// lock, the provider's probe for a challenge of the call's own (a
     /// payment with SCA), which takes another way before the session is
     /// asked for anything.
-    fn look_at_call(&self, call: &Dispatched, first_round: bool) -> Result<FirstLook<'_>, Error> {
+    fn look_at_call(&self, call: &Dispatched, first_round: bool) -> FirstLook<'_> {
         let started = StdInstant::now();
         let mut give_ups_seen = None;
         let mut shared = self.inner.lock();
         if first_round && let Some(challenge) = shared.call_step_up(&call.method, &call.url) {
-            return Ok(FirstLook::Challenged(challenge));
+            return FirstLook::Challenged(challenge);
         }
-        Ok(
-            match self.look(&mut shared, call.level, started, &mut give_ups_seen) {
-                Ok(Looked::Granted(headers, ticket)) => FirstLook::Granted(Ok((headers, ticket))),
-                Ok(looked) => {
-                    drop(shared);
-                    let level = call.level;
-                    FirstLook::Waiting(Box::pin(self.await_looked(
-                        level,
-                        started,
-                        give_ups_seen,
-                        looked,
-                    )))
-                }
-                Err(error) => FirstLook::Granted(Err(error)),
-            },
-        )
+        match self.look(&mut shared, call.level, started, &mut give_ups_seen) {
+            Ok(Looked::Granted(headers, ticket)) => FirstLook::Granted(Ok((headers, ticket))),
+            Ok(looked) => {
+                drop(shared);
+                let waiting = self.await_looked(call.level, started, give_ups_seen, looked);
+                FirstLook::Waiting(Box::pin(waiting))
+            }
+            Err(error) => FirstLook::Granted(Err(error)),
+        }
     }
 
     /// The session's verdict on a call's answer, and what the rounds make

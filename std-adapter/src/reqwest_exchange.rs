@@ -214,6 +214,7 @@ fn uri_text<T: Default + std::fmt::Write>(uri: &http::Uri) -> Option<T> {
 /// `started`, its body read up to `body_limit`. (`async` blocks rather
 /// than `async fn`s here and in [`read_whole`]: an `async fn`'s state
 /// holds its arguments twice.)
+#[allow(clippy::manual_async_fn)]
 fn answer(
     sent: impl Future<Output = Result<reqwest::Response, reqwest::Error>>,
     body_limit: u64,
@@ -233,6 +234,7 @@ fn failed(error: reqwest::Error, started: Instant) -> Error {
 /// The whole of `response`, its body read up to `body_limit` into memory
 /// that is wiped if the read fails halfway (`started`: when the exchange
 /// began, for the error).
+#[allow(clippy::manual_async_fn)] // See `answer`.
 pub(crate) fn read_whole(
     mut response: reqwest::Response,
     body_limit: u64,
