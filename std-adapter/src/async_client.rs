@@ -202,15 +202,16 @@ impl<P: Provider> Drop for Handoff<P> {
 
 /// A call's wait for its grant, boxed: only calls that must wait pay for
 /// its future.
-type Waiting<'a> =
+type GrantWait<'a> =
     Pin<Box<dyn Future<Output = Result<(http::HeaderMap, Ticket), Error>> + Send + 'a>>;
 
 /// What a call's first look at the session leaves it to do.
 enum FirstLook<'a> {
-    /// Go with this grant, or not (a step-up to make first, an error).
-    Granted(Result<(http::HeaderMap, Ticket), Error>),
+    /// Decided at once: go with this grant, or not (a step-up to make
+    /// first, an error).
+    Decided(Result<(http::HeaderMap, Ticket), Error>),
     /// Wait for the grant: a session request to send, a change to see.
-    Waiting(Waiting<'a>),
+    Waiting(GrantWait<'a>),
     /// The call has a challenge of its own.
     Challenged(CallStepUp),
 }
@@ -373,7 +374,7 @@ impl<P: SendProvider> AsyncClient<P> {
             // challenge takes another way.
             let challenge = loop {
                 let granted = match self.look_at_call(&call, first_round) {
-                    FirstLook::Granted(granted) => granted,
+                    FirstLook::Decided(granted) => granted,
                     FirstLook::Waiting(waiting) => waiting.await,
                     FirstLook::Challenged(challenge) => break challenge,
                 };
@@ -393,6 +394,8 @@ impl<P: SendProvider> AsyncClient<P> {
                     )?
                 }
                 .await?;
+                // A flag, not the judgement, is what outlives the match
+                // into the step-up's await.
                 let step_up = match self.judge(ticket, response, &mut rounds)? {
                     Judged::Answer(response) => return Ok(response),
                     Judged::StepUp => true,
@@ -421,13 +424,13 @@ impl<P: SendProvider> AsyncClient<P> {
             return FirstLook::Challenged(challenge);
         }
         match self.look(&mut shared, call.level, started, &mut give_ups_seen) {
-            Ok(Looked::Granted(headers, ticket)) => FirstLook::Granted(Ok((headers, ticket))),
+            Ok(Looked::Granted(headers, ticket)) => FirstLook::Decided(Ok((headers, ticket))),
             Ok(looked) => {
                 drop(shared);
                 let waiting = self.await_looked(call.level, started, give_ups_seen, looked);
                 FirstLook::Waiting(Box::pin(waiting))
             }
-            Err(error) => FirstLook::Granted(Err(error)),
+            Err(error) => FirstLook::Decided(Err(error)),
         }
     }
 

@@ -84,16 +84,18 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
         let inner = &self.client.inner;
-        let Ok(joined) = inner.transport.base.join(request.url().as_str()) else {
-            return next.run(request, extensions).await;
-        };
-        let level = extensions.get::<Level>().copied().unwrap_or(Level::User);
         // A challenge of the request's own (a Currencycloud payment with
         // SCA) takes the client's flow for it. That flow, the step-up and
         // the logout are boxed futures of their own, as in the async
         // client: the future of every request stays small (async_trait
-        // boxes it, and it is copied as it is).
-        if inner.call_step_up(request.method(), &joined).is_some() {
+        // boxes it, and it is copied as it is), and the joined URL is not
+        // kept in it.
+        let challenged = match inner.transport.base.join(request.url().as_str()) {
+            Ok(joined) => inner.call_step_up(request.method(), &joined).is_some(),
+            Err(_) => return next.run(request, extensions).await,
+        };
+        let level = extensions.get::<Level>().copied().unwrap_or(Level::User);
+        if challenged {
             return Box::pin(self.send_challenged(level, request)).await;
         }
         let mut rounds = CallRounds::new(inner.step_up.is_some());

@@ -225,9 +225,9 @@ impl GrantHeaders {
 
 /// Puts the `grant`'s headers on `headers`, each replacing the headers of
 /// its name, as `extend` does but without its reserving room for the grant
-/// alone: into an empty map (a request built with reqwest's builder), the
-/// first insert makes room for the headers reqwest adds after it, instead
-/// of the map growing twice more.
+/// alone: into a map that has no room yet (a request with no headers of
+/// its caller's), the first insert makes room for the headers reqwest adds
+/// after it, instead of the map growing twice more.
 pub(crate) fn put_grant(headers: &mut http::HeaderMap, grant: http::HeaderMap) {
     let mut name = None;
     for (next, value) in grant {
