@@ -109,19 +109,25 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
                 }
                 granted => granted.map_err(failure)?,
             };
-            let Some(request) = kept.take() else {
-                return Err(failure(Error::TokenRefused));
-            };
-            let mut attempt = match request.try_clone() {
-                Some(copy) => {
-                    kept = Some(request);
-                    copy
-                }
-                None => request,
-            };
-            put_grant(attempt.headers_mut(), grant);
             let started = Instant::now();
-            let response = next.clone().run(attempt, extensions).await?;
+            // In a block: the attempt and the request it was cloned from
+            // end before the answer is awaited (they would stay in the
+            // future's state otherwise).
+            let response = {
+                let Some(request) = kept.take() else {
+                    return Err(failure(Error::TokenRefused));
+                };
+                let mut attempt = match request.try_clone() {
+                    Some(copy) => {
+                        kept = Some(request);
+                        copy
+                    }
+                    None => request,
+                };
+                put_grant(attempt.headers_mut(), grant);
+                next.clone().run(attempt, extensions)
+            }
+            .await?;
             let url = response.url().clone();
             // The answer's URL is the request's unless a redirect was
             // followed (the kept copy has the request's).
@@ -145,24 +151,32 @@ impl<P: SendProvider> Middleware for SessionMiddleware<P> {
                 .await
                 .map(|response| with_url(response, url))
                 .map_err(failure)?;
-            let verdict = inner.judge(ticket, &response);
-            let next_round = match rounds.after(&verdict) {
-                // A request that cannot go again ends with its answer.
-                NextRound::Replay | NextRound::StepUp if kept.is_none() => NextRound::Finish,
-                other => other,
+            // The verdict (half a kilobyte: the API's error inline) ends
+            // before the step-up is awaited: a flag outlives it.
+            let step_up = {
+                let verdict = inner.judge(ticket, &response);
+                let next_round = match rounds.after(&verdict) {
+                    // A request that cannot go again ends with its answer.
+                    NextRound::Replay | NextRound::StepUp if kept.is_none() => NextRound::Finish,
+                    other => other,
+                };
+                match next_round {
+                    NextRound::Replay => {
+                        tracing::info!(provider = P::NAME, "token refused: replaying after login");
+                        false
+                    }
+                    NextRound::StepUp => true,
+                    NextRound::Finish => {
+                        return inner
+                            .finish(verdict, response)
+                            .and_then(Answered::into_result)
+                            .map(reqwest::Response::from)
+                            .map_err(failure);
+                    }
+                }
             };
-            match next_round {
-                NextRound::Replay => {
-                    tracing::info!(provider = P::NAME, "token refused: replaying after login");
-                }
-                NextRound::StepUp => Box::pin(self.client.step_up()).await.map_err(failure)?,
-                NextRound::Finish => {
-                    return inner
-                        .finish(verdict, response)
-                        .and_then(Answered::into_result)
-                        .map(reqwest::Response::from)
-                        .map_err(failure);
-                }
+            if step_up {
+                Box::pin(self.client.step_up()).await.map_err(failure)?;
             }
         }
     }
