@@ -18,7 +18,7 @@ use authsession_core::{
 use crate::error::{BaseUrlError, Error, TransportError};
 use crate::origin::BaseUrl;
 use crate::step_up::{StepUp, StepUpAnswer};
-use crate::transport::{GrantHeaders, HttpResponse, Timeouts, Transport};
+use crate::transport::{GrantHeaders, HttpResponse, Timeouts, Transport, put_grant};
 
 /// A thread-safe, blocking API client that keeps one session alive.
 ///
@@ -143,7 +143,7 @@ impl Call<'_> {
         if !extra.is_empty() {
             headers.extend(extra.clone());
         }
-        headers.extend(grant);
+        put_grant(&mut headers, grant);
         headers
     }
 }

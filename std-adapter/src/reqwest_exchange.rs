@@ -58,13 +58,8 @@ impl ReqwestExchange {
     ) -> Result<http::Response<Vec<u8>>, Error> {
         let started = Instant::now();
         let (parts, body) = request.into_parts();
-        let mut outgoing = self.outgoing(
-            parts.method,
-            (&parts.uri, None),
-            parts.headers,
-            body,
-            started,
-        )?;
+        let mut outgoing =
+            self.outgoing(parts.method, &parts.uri, None, parts.headers, body, started)?;
         if let Some(within) = within {
             *outgoing.timeout_mut() = Some(within);
         }
@@ -88,7 +83,8 @@ impl ReqwestExchange {
         let headers = call.headers_with(&http::HeaderMap::new(), grant);
         let outgoing = self.outgoing(
             call.method.clone(),
-            (call.url, origin),
+            call.url,
+            origin,
             headers,
             call.body.to_vec(),
             started,
@@ -102,7 +98,8 @@ impl ReqwestExchange {
     fn outgoing(
         &self,
         method: Method,
-        (uri, origin): (&http::Uri, Option<&Origin>),
+        uri: &http::Uri,
+        origin: Option<&Origin>,
         headers: http::HeaderMap,
         body: Vec<u8>,
         started: Instant,
